@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+#include <QtPush/pushregistry.h>
+#include <QtPush/pushsession.h>
+
+#include "pushcorelogging_p.h"
+#include "pushsession_p.h"
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QMap>
+#include <QtCore/QMutex>
+#include <QtCore/QThread>
+
+class PushRegistryPrivate
+{
+public:
+    mutable QMutex mutex;
+    QMap<QString, PushSession *> sessions;
+};
+
+PushRegistry::PushRegistry(QObject *parent)
+    : QObject(parent), d(std::make_unique<PushRegistryPrivate>())
+{
+}
+
+PushRegistry::~PushRegistry()
+{
+    QMap<QString, PushSession *> sessions;
+    {
+        QMutexLocker locker(&d->mutex);
+        sessions.swap(d->sessions);
+    }
+    for (PushSession *session : std::as_const(sessions)) {
+        session->d->shutDown();
+        delete session; // sessions live in this thread, as the registry does
+    }
+}
+
+PushRegistry *PushRegistry::global()
+{
+    // Deliberately never deleted: clients in other threads may outlive static destruction.
+    static PushRegistry *const registry = [] {
+        auto *created = new PushRegistry;
+        if (QCoreApplication *app = QCoreApplication::instance())
+            created->moveToThread(app->thread());
+        return created;
+    }();
+    return registry;
+}
+
+PushSession *PushRegistry::session(const QVariant &id)
+{
+    const QString keyString = id.toString();
+    if (keyString.isEmpty()) {
+        qCWarning(lcPushCore) << "PushRegistry::session: refusing a null or empty session id" << id;
+        return nullptr;
+    }
+    PushSession *created = nullptr;
+    {
+        QMutexLocker locker(&d->mutex);
+        if (PushSession *existing = d->sessions.value(keyString))
+            return existing;
+        created = new PushSession(id, this);
+        if (thread() != QThread::currentThread())
+            created->moveToThread(thread());
+        d->sessions.insert(keyString, created);
+    }
+    qCDebug(lcPushCore) << "registry added session" << keyString;
+    Q_EMIT sessionAdded(keyString);
+    Q_EMIT countChanged();
+    return created;
+}
+
+PushSession *PushRegistry::findSession(const QVariant &id) const
+{
+    QMutexLocker locker(&d->mutex);
+    return d->sessions.value(id.toString());
+}
+
+bool PushRegistry::exists(const QVariant &id) const
+{
+    QMutexLocker locker(&d->mutex);
+    return d->sessions.contains(id.toString());
+}
+
+void PushRegistry::deleteSession(const QVariant &id)
+{
+    const QString keyString = id.toString();
+    PushSession *session = nullptr;
+    {
+        QMutexLocker locker(&d->mutex);
+        session = d->sessions.take(keyString);
+    }
+    if (!session)
+        return;
+    session->d->shutDown();
+    session->deleteLater();
+    qCDebug(lcPushCore) << "registry removed session" << keyString;
+    Q_EMIT sessionRemoved(keyString);
+    Q_EMIT countChanged();
+}
+
+QVariantList PushRegistry::sessions() const
+{
+    QMutexLocker locker(&d->mutex);
+    QVariantList keys;
+    keys.reserve(d->sessions.size());
+    for (const PushSession *session : std::as_const(d->sessions))
+        keys.append(session->key());
+    return keys;
+}
+
+int PushRegistry::count() const
+{
+    QMutexLocker locker(&d->mutex);
+    return int(d->sessions.size());
+}

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <QtPush/qtpushcore_export.h>
+
+#include <QtCore/QObject>
+#include <QtCore/QVariant>
+
+#include <memory>
+
+class PushSession;
+class PushRegistryPrivate;
+
+/*!
+    The map of sessions: the Go package's package-level session table, as an object.
+
+    Use global() for the process-wide bus, or construct registries of your own (tests, several
+    independent buses in one application). Ids compare by their string form, so session(123) and
+    session(QStringLiteral("123")) are the same session.
+
+    Ownership: the registry owns its sessions and deletes them with itself. It is an ordinary
+    QObject and may have a parent; global() is owned by the library and lives until the
+    application exits.
+
+    Threading: every public function is thread-safe and none blocks. Sessions live in the
+    registry's thread; a session created from another thread is moved there.
+*/
+class QTPUSHCORE_EXPORT PushRegistry : public QObject
+{
+    Q_OBJECT
+    Q_PROPERTY(int count READ count NOTIFY countChanged)
+
+public:
+    explicit PushRegistry(QObject *parent = nullptr);
+    ~PushRegistry() override;
+
+    //! The process-wide registry, created on first use in the main thread's affinity.
+    static PushRegistry *global();
+
+    //! Returns the session with \a id, creating it if it does not exist (the Go package's
+    //! NewSession). A null or empty id returns nullptr with a warning. The pointer stays valid
+    //! until the session is deleted.
+    PushSession *session(const QVariant &id);
+    //! The session with \a id, or nullptr.
+    PushSession *findSession(const QVariant &id) const;
+    bool exists(const QVariant &id) const;
+    //! Closes every client of the session and deletes it with deleteLater(). Safe on a missing id.
+    void deleteSession(const QVariant &id);
+    //! The ids of all sessions, as first given, ordered by their string form.
+    QVariantList sessions() const;
+    int count() const;
+
+Q_SIGNALS:
+    void countChanged();
+    void sessionAdded(const QString &sessionKey);
+    void sessionRemoved(const QString &sessionKey);
+
+private:
+    std::unique_ptr<PushRegistryPrivate> d;
+};

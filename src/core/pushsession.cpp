@@ -1,0 +1,623 @@
+// SPDX-License-Identifier: MIT
+#include <QtPush/pushclient.h>
+#include <QtPush/pushregistry.h>
+#include <QtPush/pushsession.h>
+
+#include "pushcorelogging_p.h"
+#include "pushsession_p.h"
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QEvent>
+#include <QtCore/QMetaMethod>
+#include <QtCore/QThread>
+
+#include <algorithm>
+
+namespace {
+
+const QEvent::Type WakeEvent = static_cast<QEvent::Type>(QEvent::registerEventType());
+
+// Lives in a receiving thread and drains its group's inbox when a push from another thread
+// wakes it: one posted event per batch, however many messages and clients the batch holds.
+class PushDispatcher : public QObject
+{
+public:
+    PushDispatcher(std::weak_ptr<PushSessionState> session, std::weak_ptr<PushThreadGroup> group)
+        : m_session(std::move(session)), m_group(std::move(group))
+    {
+    }
+
+    bool event(QEvent *event) override
+    {
+        if (event->type() != WakeEvent)
+            return QObject::event(event);
+        const PushSessionStatePtr session = m_session.lock();
+        const PushThreadGroupPtr group = m_group.lock();
+        if (session && group)
+            session->drain(group.get());
+        return true;
+    }
+
+private:
+    std::weak_ptr<PushSessionState> m_session;
+    std::weak_ptr<PushThreadGroup> m_group;
+};
+
+QMetaMethod messageReceivedSignal()
+{
+    static const QMetaMethod method = QMetaMethod::fromSignal(&PushClient::messageReceived);
+    return method;
+}
+
+} // namespace
+
+// ---- the engine ---------------------------------------------------------------------------
+
+quint64 PushSessionState::push(const QVariant &data)
+{
+    QThread *const self = QThread::currentThread();
+    PushThreadGroupPtr direct;
+    PushMessage message;
+    Limits limits;
+    {
+        QMutexLocker locker(&mutex);
+        if (shutDown)
+            return 0;
+        message = {++lastId, data};
+        limits = limitsLocked();
+        for (const PushThreadGroupPtr &group : std::as_const(groups)) {
+            // The pusher's own thread takes the message without a hop, unless older messages
+            // still wait in its inbox (order) or it is inside its own delivery (re-entrancy).
+            if (group->thread == self && group->inbox.isEmpty() && group->droppedLast == 0
+                && !group->draining) {
+                direct = group;
+                continue;
+            }
+            appendToInboxLocked(group.get(), message, limits);
+        }
+        for (const PushClientStatePtr &client : std::as_const(homeless))
+            enqueue(client.get(), message, limits);
+    }
+    if (direct) {
+        direct->draining = true;
+        deliver(direct.get(), message, limits);
+        direct->draining = false;
+        if (direct->hasInbox.load(std::memory_order_relaxed))
+            drain(direct.get()); // what other threads or nested pushes queued meanwhile
+        else
+            sweep(direct.get());
+    }
+    return message.id;
+}
+
+void PushSessionState::appendToInboxLocked(PushThreadGroup *group, const PushMessage &message,
+                                           Limits limits)
+{
+    // No client can hold more than maxBuffer messages, so neither does the inbox that feeds them.
+    quint64 droppedId = 0;
+    if (group->inbox.size() >= limits.maxBuffer) {
+        if (limits.policy == PushSession::DropOldest) {
+            droppedId = group->inbox.takeFirst().id;
+            group->inbox.append(message);
+        } else {
+            droppedId = message.id;
+        }
+    } else {
+        group->inbox.append(message);
+    }
+    if (droppedId != 0) {
+        if (group->droppedLast == 0)
+            group->droppedFirst = droppedId;
+        group->droppedLast = droppedId;
+    }
+    group->hasInbox.store(true, std::memory_order_relaxed);
+    if (group->waiters > 0)
+        group->wakeCondition.wakeAll();
+    if (!group->wakePosted) {
+        group->wakePosted = true;
+        QCoreApplication::postEvent(group->dispatcher, new QEvent(WakeEvent));
+    }
+}
+
+void PushSessionState::enqueue(PushClientState *client, const PushMessage &message, Limits limits)
+{
+    if (client->queue.size() >= limits.maxBuffer) {
+        ++client->droppedUnreported;
+        if (limits.policy == PushSession::DropNewest)
+            return;
+        client->queue.removeFirst();
+    }
+    client->queue.append(message);
+    while (client->queue.size() > limits.maxBuffer) { // maxBuffer was lowered
+        client->queue.removeFirst();
+        ++client->droppedUnreported;
+    }
+    client->queued.store(int(client->queue.size()), std::memory_order_relaxed);
+}
+
+void PushSessionState::deliver(PushThreadGroup *group, const PushMessage &message, Limits limits)
+{
+    // Index-based: a slot may add clients (appended) or delete them (entries cleared).
+    for (qsizetype i = 0; i < group->members.size(); ++i) {
+        PushClientState *client = group->members.at(i).get();
+        if (client)
+            deliverTo(group, client, message, limits);
+    }
+}
+
+void PushSessionState::deliverTo(PushThreadGroup *group, PushClientState *client,
+                                 const PushMessage &message, Limits limits)
+{
+    if (message.id <= client->afterId || client->closed.load(std::memory_order_relaxed))
+        return;
+    if (client->receiversChanged.load(std::memory_order_relaxed)) {
+        refreshStreaming(client);
+        flush(client);
+    }
+    if (client->streaming && client->queue.isEmpty() && client->client) {
+        client->lastId.store(message.id, std::memory_order_relaxed);
+        Q_EMIT client->client->messageReceived(message.data);
+        return;
+    }
+    const int droppedBefore = client->droppedUnreported;
+    enqueue(client, message, limits);
+    if (client->droppedUnreported != droppedBefore)
+        group->needsSweep = true;
+}
+
+void PushSessionState::drain(PushThreadGroup *group)
+{
+    if (group->draining)
+        return; // the delivery this call is nested in picks up what is new
+    group->draining = true;
+    for (;;) {
+        QList<PushMessage> batch;
+        quint64 droppedFirst = 0;
+        quint64 droppedLast = 0;
+        Limits limits;
+        {
+            QMutexLocker locker(&mutex);
+            batch.swap(group->inbox);
+            std::swap(droppedFirst, group->droppedFirst);
+            std::swap(droppedLast, group->droppedLast);
+            group->wakePosted = false;
+            group->hasInbox.store(false, std::memory_order_relaxed);
+            limits = limitsLocked();
+        }
+        if (droppedLast != 0) {
+            // The run of ids the inbox dropped counts against every client that was there for it.
+            for (const PushClientStatePtr &client : std::as_const(group->members)) {
+                if (!client)
+                    continue;
+                const quint64 from = std::max(droppedFirst, client->afterId + 1);
+                if (droppedLast >= from) {
+                    client->droppedUnreported += int(droppedLast - from + 1);
+                    group->needsSweep = true;
+                }
+            }
+        }
+        if (batch.isEmpty())
+            break;
+        for (const PushMessage &message : std::as_const(batch))
+            deliver(group, message, limits);
+    }
+    group->draining = false;
+    sweep(group);
+}
+
+void PushSessionState::sweep(PushThreadGroup *group)
+{
+    if (group->needsSweep) {
+        group->needsSweep = false;
+        for (qsizetype i = 0; i < group->members.size(); ++i) {
+            const PushClientStatePtr client = group->members.at(i);
+            if (!client)
+                continue;
+            if (client->receiversChanged.load(std::memory_order_relaxed)) {
+                refreshStreaming(client.get());
+                flush(client.get());
+            }
+            reportOverflow(client.get());
+        }
+    }
+    prune(group);
+}
+
+void PushSessionState::prune(PushThreadGroup *group)
+{
+    if (group->draining || !group->needsPrune.exchange(false, std::memory_order_relaxed))
+        return;
+    group->members.removeIf([](const PushClientStatePtr &client) {
+        if (client && !client->closed.load(std::memory_order_relaxed))
+            return false;
+        if (client) {
+            client->queue.clear();
+            client->queued.store(0, std::memory_order_relaxed);
+        }
+        return true;
+    });
+    releaseIfEmpty(group);
+}
+
+void PushSessionState::releaseIfEmpty(PushThreadGroup *group)
+{
+    // Only the group's own thread adds members, so an empty group stays empty while we drop it.
+    if (!group->members.isEmpty() || group->draining)
+        return;
+    QMutexLocker locker(&mutex);
+    const qsizetype index = groups.indexOf(group->shared_from_this());
+    if (index < 0)
+        return;
+    groups.removeAt(index);
+    group->dispatcher->deleteLater(); // we may be inside its event handler
+}
+
+void PushSessionState::refreshStreaming(PushClientState *client)
+{
+    client->receiversChanged.store(false, std::memory_order_relaxed);
+    // isSignalConnected() takes Qt's connection lock, so it runs only after connectNotify or
+    // disconnectNotify flagged a change, never per message.
+    client->streaming =
+            client->client && client->client->isSignalConnected(messageReceivedSignal());
+}
+
+void PushSessionState::flush(PushClientState *client)
+{
+    while (client->streaming && client->client && !client->queue.isEmpty()
+           && !client->closed.load(std::memory_order_relaxed)) {
+        const PushMessage message = client->queue.takeFirst();
+        client->queued.store(int(client->queue.size()), std::memory_order_relaxed);
+        client->lastId.store(message.id, std::memory_order_relaxed);
+        Q_EMIT client->client->messageReceived(message.data);
+    }
+}
+
+void PushSessionState::reportOverflow(PushClientState *client)
+{
+    const int dropped = std::exchange(client->droppedUnreported, 0);
+    if (dropped > 0 && client->client) {
+        qCDebug(lcPushCore) << "client" << client->keyString << "dropped" << dropped << "messages";
+        Q_EMIT client->client->overflowed(dropped);
+    }
+}
+
+void PushSessionState::joinCurrentThread(const PushClientStatePtr &client)
+{
+    QThread *const self = QThread::currentThread();
+    PushThreadGroupPtr group;
+    int droppedWhileHomeless = 0;
+    {
+        QMutexLocker locker(&mutex);
+        if (client->group && client->group->thread == self)
+            return;
+        Q_ASSERT(!client->group);
+        for (const PushThreadGroupPtr &candidate : std::as_const(groups)) {
+            if (candidate->thread == self) {
+                group = candidate;
+                break;
+            }
+        }
+        if (!group) {
+            group = std::make_shared<PushThreadGroup>();
+            group->thread = self;
+            // Created in the calling thread, which is the group's: the dispatcher lives there.
+            group->dispatcher = new PushDispatcher(weak_from_this(), group);
+            groups.append(group);
+        }
+        homeless.removeOne(client);
+        client->group = group;
+        client->afterId = lastId; // what came before is in its queue already (or not for it)
+        droppedWhileHomeless = client->droppedUnreported;
+    }
+    group->members.append(client);
+    if (droppedWhileHomeless > 0)
+        reportOverflow(client.get());
+}
+
+void PushSessionState::leaveThread(const PushClientStatePtr &client)
+{
+    PushThreadGroupPtr group;
+    {
+        QMutexLocker locker(&mutex);
+        group = client->group;
+        if (!group)
+            return;
+        // Take along what the old thread's inbox holds for this client, then let pushes queue
+        // for it directly until it joins its new thread.
+        const Limits limits = limitsLocked();
+        for (const PushMessage &message : std::as_const(group->inbox)) {
+            if (message.id > client->afterId)
+                enqueue(client.get(), message, limits);
+        }
+        if (group->droppedLast != 0) {
+            const quint64 from = std::max(group->droppedFirst, client->afterId + 1);
+            if (group->droppedLast >= from)
+                client->droppedUnreported += int(group->droppedLast - from + 1);
+        }
+        client->group.reset();
+        homeless.append(client);
+    }
+    const qsizetype index = group->members.indexOf(client);
+    if (index >= 0) {
+        if (group->draining) {
+            group->members[index].reset();
+            group->needsPrune.store(true, std::memory_order_relaxed);
+        }
+        else
+            group->members.removeAt(index);
+    }
+    releaseIfEmpty(group.get());
+}
+
+void PushSessionState::refreshAndFlush(const PushClientStatePtr &client)
+{
+    joinCurrentThread(client);
+    PushThreadGroup *group = client->group.get();
+    if (!group)
+        return;
+    if (group->draining) {
+        group->needsSweep = true; // the delivery in progress flushes it, keeping id order
+        return;
+    }
+    drain(group);
+    refreshStreaming(client.get());
+    flush(client.get());
+}
+
+bool PushSessionState::takeQueued(const PushClientStatePtr &client, PushMessage *message)
+{
+    if (client->closed.load(std::memory_order_relaxed))
+        return false;
+    joinCurrentThread(client);
+    PushThreadGroup *group = client->group.get();
+    if (group && group->hasInbox.load(std::memory_order_relaxed))
+        drain(group);
+    if (client->queue.isEmpty())
+        return false;
+    *message = client->queue.takeFirst();
+    client->queued.store(int(client->queue.size()), std::memory_order_relaxed);
+    client->lastId.store(message->id, std::memory_order_relaxed);
+    return true;
+}
+
+int PushSessionState::pending(const PushClientStatePtr &client) const
+{
+    if (client->closed.load(std::memory_order_relaxed))
+        return 0;
+    QMutexLocker locker(&mutex);
+    qint64 inInbox = 0;
+    if (client->group && !client->group->inbox.isEmpty()) {
+        const QList<PushMessage> &inbox = client->group->inbox;
+        const quint64 first = std::max(inbox.first().id, client->afterId + 1);
+        if (inbox.last().id >= first)
+            inInbox = qint64(inbox.last().id - first + 1);
+    }
+    return int(std::min<qint64>(client->queued.load(std::memory_order_relaxed) + inInbox,
+                                maxBuffer));
+}
+
+void PushSessionState::close(const PushClientStatePtr &client, bool deleteObject)
+{
+    const bool wasOpen = !client->closed.exchange(true);
+    PushClient *emitHere = nullptr;
+    {
+        QMutexLocker locker(&mutex);
+        if (client->group && wasOpen) {
+            client->group->needsPrune.store(true, std::memory_order_relaxed);
+            client->group->wakeCondition.wakeAll(); // a blocked pull() returns at once
+        }
+        homeless.removeOne(client);
+        PushClient *object = client->client;
+        if (!object)
+            return;
+        // With the mutex held, the client's destructor (which takes it) cannot run meanwhile.
+        if (wasOpen) {
+            if (object->thread() == QThread::currentThread())
+                emitHere = object; // destruction could only happen in this very thread
+            else
+                QMetaObject::invokeMethod(object, &PushClient::closed, Qt::QueuedConnection);
+        }
+        if (deleteObject)
+            object->deleteLater();
+    }
+    if (emitHere)
+        Q_EMIT emitHere->closed();
+}
+
+PushSessionState::~PushSessionState()
+{
+    for (const PushThreadGroupPtr &group : std::as_const(groups))
+        group->dispatcher->deleteLater();
+}
+
+// ---- PushSession ----------------------------------------------------------------------------
+
+PushSession::PushSession(const QVariant &key, PushRegistry *registry)
+    : d(std::make_unique<PushSessionPrivate>())
+{
+    d->key = key;
+    d->keyString = key.toString();
+    d->registry = registry;
+    d->state->session = this;
+}
+
+PushSession::~PushSession()
+{
+    d->shutDown();
+    QMutexLocker locker(&d->state->mutex);
+    d->state->session = nullptr;
+}
+
+void PushSessionPrivate::shutDown()
+{
+    QList<PushClientStatePtr> clients;
+    {
+        QMutexLocker locker(&state->mutex);
+        if (state->shutDown)
+            return;
+        state->shutDown = true;
+        clients = state->clients.values();
+        state->clients.clear();
+    }
+    for (const PushClientStatePtr &client : std::as_const(clients))
+        state->close(client, true);
+}
+
+QVariant PushSession::key() const
+{
+    return d->key;
+}
+
+QString PushSession::keyString() const
+{
+    return d->keyString;
+}
+
+PushRegistry *PushSession::registry() const
+{
+    return d->registry;
+}
+
+int PushSession::maxBuffer() const
+{
+    QMutexLocker locker(&d->state->mutex);
+    return d->state->maxBuffer;
+}
+
+void PushSession::setMaxBuffer(int maxBuffer)
+{
+    if (maxBuffer < 1) {
+        qCWarning(lcPushCore) << "PushSession::setMaxBuffer: refusing" << maxBuffer
+                              << "for session" << d->keyString << "(must be at least 1)";
+        return;
+    }
+    {
+        QMutexLocker locker(&d->state->mutex);
+        if (d->state->maxBuffer == maxBuffer)
+            return;
+        d->state->maxBuffer = maxBuffer;
+    }
+    Q_EMIT maxBufferChanged();
+}
+
+PushSession::OverflowPolicy PushSession::overflowPolicy() const
+{
+    QMutexLocker locker(&d->state->mutex);
+    return d->state->policy;
+}
+
+void PushSession::setOverflowPolicy(OverflowPolicy policy)
+{
+    {
+        QMutexLocker locker(&d->state->mutex);
+        if (d->state->policy == policy)
+            return;
+        d->state->policy = policy;
+    }
+    Q_EMIT overflowPolicyChanged();
+}
+
+PushClient *PushSession::newClient(const QVariant &id)
+{
+    const QString keyString = id.toString();
+    if (keyString.isEmpty()) {
+        qCWarning(lcPushCore) << "PushSession::newClient: refusing a null or empty client id"
+                              << id << "in session" << d->keyString;
+        return nullptr;
+    }
+    PushClientStatePtr state;
+    {
+        QMutexLocker locker(&d->state->mutex);
+        if (d->state->shutDown) {
+            qCWarning(lcPushCore) << "PushSession::newClient: session" << d->keyString
+                                  << "was deleted";
+            return nullptr;
+        }
+        if (const PushClientStatePtr existing = d->state->clients.value(keyString))
+            return existing->client;
+        state = std::make_shared<PushClientState>(id, keyString);
+        d->state->clients.insert(keyString, state);
+        // Homeless until it joins this thread's group below; pushes meanwhile queue for it.
+        d->state->homeless.append(state);
+        state->afterId = d->state->lastId;
+    }
+    auto priv = std::make_unique<PushClientPrivate>();
+    priv->session = d->state;
+    priv->state = state;
+    auto *client = new PushClient(std::move(priv));
+    {
+        QMutexLocker locker(&d->state->mutex);
+        state->client = client;
+    }
+    d->state->joinCurrentThread(state);
+    qCDebug(lcPushCore) << "session" << d->keyString << "added client" << keyString;
+    Q_EMIT clientAdded(keyString);
+    Q_EMIT countChanged();
+    return client;
+}
+
+PushClient *PushSession::findClient(const QVariant &id) const
+{
+    QMutexLocker locker(&d->state->mutex);
+    const PushClientStatePtr state = d->state->clients.value(id.toString());
+    return state ? state->client : nullptr;
+}
+
+bool PushSession::exists(const QVariant &clientId) const
+{
+    QMutexLocker locker(&d->state->mutex);
+    return d->state->clients.contains(clientId.toString());
+}
+
+void PushSession::deleteClient(const QVariant &clientId)
+{
+    const QString keyString = clientId.toString();
+    PushClientStatePtr state;
+    {
+        QMutexLocker locker(&d->state->mutex);
+        state = d->state->clients.take(keyString);
+    }
+    if (!state)
+        return;
+    d->state->close(state, true);
+    Q_EMIT clientRemoved(keyString);
+    Q_EMIT countChanged();
+}
+
+QVariantList PushSession::clients() const
+{
+    QMutexLocker locker(&d->state->mutex);
+    QVariantList keys;
+    keys.reserve(d->state->clients.size());
+    for (const PushClientStatePtr &client : std::as_const(d->state->clients))
+        keys.append(client->key);
+    return keys;
+}
+
+int PushSession::count() const
+{
+    QMutexLocker locker(&d->state->mutex);
+    return int(d->state->clients.size());
+}
+
+quint64 PushSession::push(const QVariant &message)
+{
+    const quint64 id = d->state->push(message);
+    if (id == 0)
+        qCWarning(lcPushCore) << "PushSession::push: session" << d->keyString << "was deleted";
+    else
+        qCDebug(lcPushCore) << "session" << d->keyString << "pushed" << id << message;
+    return id;
+}
+
+quint64 PushSession::lastMessageId() const
+{
+    QMutexLocker locker(&d->state->mutex);
+    return d->state->lastId;
+}
+
+void PushSession::deleteSelf()
+{
+    if (d->registry)
+        d->registry->deleteSession(d->key);
+}

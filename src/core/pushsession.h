@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <QtPush/qtpushcore_export.h>
+
+#include <QtCore/QObject>
+#include <QtCore/QVariant>
+
+#include <memory>
+
+class PushClient;
+class PushRegistry;
+class PushSessionPrivate;
+
+/*!
+    A user or a group: a set of clients that every push fans out to.
+
+    push() stores the message once (a QVariant is implicitly shared) and queues it for every
+    client of the session; it never waits for a slow client. Clients streaming in the pusher's
+    thread receive it before push() returns, as with a direct connection; clients in other threads
+    are woken once per thread and batch, not once per message.
+
+    Ownership: a PushRegistry owns its sessions; PushRegistry::deleteSession() or deleteSelf()
+    deletes one with deleteLater(). The session lives in the registry's thread.
+
+    Threading: every public function is thread-safe and none blocks (push() runs the slots of
+    same-thread streaming receivers, like an emit). Signals are emitted in the thread that caused
+    them.
+*/
+class QTPUSHCORE_EXPORT PushSession : public QObject
+{
+    Q_OBJECT
+    Q_PROPERTY(QVariant key READ key CONSTANT)
+    Q_PROPERTY(QString keyString READ keyString CONSTANT)
+    Q_PROPERTY(int maxBuffer READ maxBuffer WRITE setMaxBuffer NOTIFY maxBufferChanged)
+    Q_PROPERTY(OverflowPolicy overflowPolicy READ overflowPolicy WRITE setOverflowPolicy NOTIFY
+                       overflowPolicyChanged)
+    Q_PROPERTY(int count READ count NOTIFY countChanged)
+    Q_PROPERTY(quint64 lastMessageId READ lastMessageId)
+
+public:
+    //! What a push does to a client whose buffer is full.
+    enum OverflowPolicy {
+        DropOldest, //!< drop the client's oldest queued message (the default: newest wins)
+        DropNewest, //!< keep the queue, drop the new message for that client
+    };
+    Q_ENUM(OverflowPolicy)
+
+    ~PushSession() override;
+
+    QVariant key() const;
+    QString keyString() const;
+
+    //! The registry that owns this session.
+    PushRegistry *registry() const;
+
+    //! Per-client limit of unconsumed messages, 10 by default (the Go package's
+    //! MaxChannelBuffer). A value below 1 is refused with a warning.
+    int maxBuffer() const;
+    void setMaxBuffer(int maxBuffer);
+
+    OverflowPolicy overflowPolicy() const;
+    void setOverflowPolicy(OverflowPolicy policy);
+
+    //! Returns the client with \a id, creating it in the calling thread if it does not exist.
+    //! A null or empty id returns nullptr with a warning. The session owns the client; see
+    //! PushClient for how long the pointer lives.
+    PushClient *newClient(const QVariant &id);
+    //! The client with \a id, or nullptr.
+    PushClient *findClient(const QVariant &id) const;
+    bool exists(const QVariant &clientId) const;
+    //! Closes and removes the client; it is deleted in its own thread. Safe on a missing id.
+    void deleteClient(const QVariant &clientId);
+    //! The ids of all clients, as they were given to newClient(), ordered by their string form.
+    QVariantList clients() const;
+    int count() const;
+
+    //! Queues \a message for every client and returns its id: positive and strictly increasing
+    //! within the session. Never blocks; returns 0 (with a warning) on a deleted session.
+    quint64 push(const QVariant &message);
+    //! The id of the newest message pushed, 0 before the first.
+    quint64 lastMessageId() const;
+
+    //! Removes the session from its registry (PushRegistry::deleteSession()).
+    void deleteSelf();
+
+Q_SIGNALS:
+    void maxBufferChanged();
+    void overflowPolicyChanged();
+    void countChanged();
+    void clientAdded(const QString &clientKey);
+    void clientRemoved(const QString &clientKey);
+
+private:
+    friend class PushRegistry;
+    friend class PushClient;
+    PushSession(const QVariant &key, PushRegistry *registry);
+    std::unique_ptr<PushSessionPrivate> d;
+};

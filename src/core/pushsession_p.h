@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Internal: the fan-out engine shared by PushSession and PushClient. Not installed.
+//
+// A push takes the session mutex once, gives the message its id and appends it once to the
+// inbox of every receiving thread (a PushThreadGroup), not to every client: a thread is woken
+// once per batch, then hands each message to each of its clients in that thread, where a
+// streaming client emits it at once and any other client queues it. A push from a thread whose
+// own inbox is empty delivers to that thread's clients directly, without a queued hop. Ids are
+// assigned and inboxes filled under the one mutex, so every client sees ids in increasing order.
+
+#include <QtPush/pushsession.h>
+
+#include <QtCore/QList>
+#include <QtCore/QMap>
+#include <QtCore/QMutex>
+#include <QtCore/QObject>
+#include <QtCore/QWaitCondition>
+
+#include <atomic>
+#include <memory>
+
+class PushClient;
+class QThread;
+struct PushThreadGroup;
+
+struct PushMessage
+{
+    quint64 id = 0;
+    QVariant data; // implicitly shared: one copy of the payload, however many clients hold it
+};
+
+// One client's side of the engine. It outlives the PushClient object while the engine still
+// refers to it, which makes a late delivery or close() on a deleted client harmless.
+struct PushClientState
+{
+    PushClientState(const QVariant &key, const QString &keyString) : key(key), keyString(keyString)
+    {
+    }
+
+    const QVariant key;
+    const QString keyString;
+
+    // Guarded by the session mutex. client is set and cleared in the client's own thread.
+    PushClient *client = nullptr;
+    std::shared_ptr<PushThreadGroup> group; // null while moving between threads ("homeless")
+    quint64 afterId = 0; // messages with an id up to this one were pushed before the client joined
+
+    // Owned by the group's thread; guarded by the session mutex while homeless.
+    QList<PushMessage> queue;
+    int droppedUnreported = 0;
+    bool streaming = false;
+
+    // Any thread.
+    std::atomic<bool> receiversChanged{true};
+    std::atomic<bool> closed{false};
+    std::atomic<int> queued{0};
+    std::atomic<quint64> lastId{0};
+};
+using PushClientStatePtr = std::shared_ptr<PushClientState>;
+
+// The clients of one session that live in one thread, and the messages on their way to them.
+struct PushThreadGroup : std::enable_shared_from_this<PushThreadGroup>
+{
+    QThread *thread = nullptr;
+    QObject *dispatcher = nullptr; // lives in thread; drains the inbox when woken
+
+    // Guarded by the session mutex.
+    QList<PushMessage> inbox; // ids strictly increasing and contiguous
+    quint64 droppedFirst = 0; // ids dropped from the inbox since the last drain (a contiguous run)
+    quint64 droppedLast = 0;
+    bool wakePosted = false;
+    int waiters = 0;
+    QWaitCondition wakeCondition;
+    std::atomic<bool> hasInbox{false};
+    std::atomic<bool> needsPrune{false}; // a member was closed
+
+    // Owned by thread. Entries are cleared, not removed, while a delivery iterates them.
+    QList<PushClientStatePtr> members;
+    bool draining = false;
+    bool needsSweep = false; // some member has overflows to report or receivers to re-check
+};
+using PushThreadGroupPtr = std::shared_ptr<PushThreadGroup>;
+
+// Everything a session's clients share with it. Held by the session and by every client, so
+// that a client outliving its session (until its deleteLater runs) stays safe.
+struct PushSessionState : std::enable_shared_from_this<PushSessionState>
+{
+    ~PushSessionState();
+
+    mutable QMutex mutex;
+    PushSession *session = nullptr; // cleared when the session object is destroyed
+    quint64 lastId = 0;
+    int maxBuffer = 10;
+    PushSession::OverflowPolicy policy = PushSession::DropOldest;
+    bool shutDown = false;
+    QMap<QString, PushClientStatePtr> clients;
+    QList<PushThreadGroupPtr> groups;
+    QList<PushClientStatePtr> homeless;
+
+    quint64 push(const QVariant &data);
+
+    // Called in the group's thread.
+    void drain(PushThreadGroup *group);
+    void joinCurrentThread(const PushClientStatePtr &client); // creates or finds the group
+    void leaveThread(const PushClientStatePtr &client);       // on QEvent::ThreadChange
+    void refreshAndFlush(const PushClientStatePtr &client);   // after a connect to messageReceived
+    bool takeQueued(const PushClientStatePtr &client, PushMessage *message);
+    int pending(const PushClientStatePtr &client) const;
+
+    // Any thread: stops delivery, wakes a blocked pull(), emits closed() once and optionally
+    // deletes the client object with deleteLater().
+    void close(const PushClientStatePtr &client, bool deleteObject);
+
+private:
+    struct Limits
+    {
+        int maxBuffer;
+        PushSession::OverflowPolicy policy;
+    };
+    Limits limitsLocked() const { return {maxBuffer, policy}; }
+    void appendToInboxLocked(PushThreadGroup *group, const PushMessage &message, Limits limits);
+    static void enqueue(PushClientState *client, const PushMessage &message, Limits limits);
+    void deliver(PushThreadGroup *group, const PushMessage &message, Limits limits);
+    void deliverTo(PushThreadGroup *group, PushClientState *client, const PushMessage &message,
+                   Limits limits);
+    void sweep(PushThreadGroup *group);
+    void prune(PushThreadGroup *group);
+    void releaseIfEmpty(PushThreadGroup *group);
+    static void refreshStreaming(PushClientState *client);
+    static void flush(PushClientState *client);
+    static void reportOverflow(PushClientState *client);
+};
+using PushSessionStatePtr = std::shared_ptr<PushSessionState>;
+
+class PushSessionPrivate
+{
+public:
+    PushSessionStatePtr state = std::make_shared<PushSessionState>();
+    QVariant key;
+    QString keyString;
+    PushRegistry *registry = nullptr;
+
+    // Closes every client and refuses further pushes; the registry calls it before deleting.
+    void shutDown();
+};
+
+class PushClientPrivate
+{
+public:
+    PushSessionStatePtr session;
+    PushClientStatePtr state;
+};
