@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: MIT
+#include <QtPush/pushclient.h>
+#include <QtPush/pushregistry.h>
+#include <QtPush/pushsession.h>
+
+#include <QtCore/QPointer>
+#include <QtCore/QRegularExpression>
+#include <QtCore/QSemaphore>
+#include <QtCore/QThread>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+
+#include <atomic>
+
+namespace {
+// A worker thread with a running event loop, and a way to run code in it and wait for it.
+class EventLoopThread
+{
+public:
+    EventLoopThread()
+    {
+        m_thread.start();
+        m_context.moveToThread(&m_thread);
+    }
+    ~EventLoopThread()
+    {
+        m_thread.quit();
+        m_thread.wait();
+    }
+    template<typename Function>
+    void run(Function function)
+    {
+        QMetaObject::invokeMethod(&m_context, function, Qt::BlockingQueuedConnection);
+    }
+    QThread *thread() { return &m_thread; }
+    QObject *context() { return &m_context; }
+
+private:
+    QThread m_thread;
+    QObject m_context;
+};
+} // namespace
+
+class tst_PushClient : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void keysAndSession();
+    void tryPullReturnsFalseWhenNothingIsQueued();
+    void tryPullTakesOldestFirstAndConsumes();
+    void pendingCountsWhatIsQueued();
+    void lastMessageIdFollowsConsumption();
+    void sameThreadStreamingDeliversInsidePush();
+    void streamedMessageIsConsumed();
+    void streamingStartsWithTheBacklog();
+    void disconnectingStopsStreaming();
+    void nestedPushFromASlotKeepsOrder();
+    void crossThreadDeliveryEmitsInTheClientsThread();
+    void moveToThreadMovesTheClientAndItsQueue();
+    void pullReturnsAQueuedMessage();
+    void pullTimesOut();
+    void pullInAWorkerWakesOnPush();
+    void closeWakesABlockedPull();
+    void closeStopsDeliveryAndEmitsOnce();
+    void closeFromAnotherThreadEmitsInTheClientsThread();
+    void overflowedReportsHowManyWereDropped();
+    void deleteSelfRemovesTheClient();
+    void tryPullFromAnotherThreadIsRefused();
+};
+
+void tst_PushClient::init()
+{
+    QTest::failOnWarning(QRegularExpression(QStringLiteral(".*")));
+}
+
+void tst_PushClient::keysAndSession()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    PushClient *client = session->newClient(7);
+    QCOMPARE(client->key(), QVariant(7));
+    QCOMPARE(client->keyString(), QStringLiteral("7"));
+    QCOMPARE(client->session(), session);
+    QCOMPARE(client->thread(), QThread::currentThread());
+}
+
+void tst_PushClient::tryPullReturnsFalseWhenNothingIsQueued()
+{
+    PushRegistry registry;
+    PushClient *client = registry.session(QStringLiteral("s"))->newClient(QStringLiteral("c"));
+    QVariant message(QStringLiteral("untouched"));
+    QVERIFY(!client->tryPull(&message));
+    QCOMPARE(message.toString(), QStringLiteral("untouched"));
+}
+
+void tst_PushClient::tryPullTakesOldestFirstAndConsumes()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    session->push(QStringLiteral("one"));
+    session->push(QVariantMap{{QStringLiteral("n"), 2}});
+    QVariant message;
+    QVERIFY(client->tryPull(&message));
+    QCOMPARE(message.toString(), QStringLiteral("one"));
+    QVERIFY(client->tryPull(&message));
+    QCOMPARE(message.toMap().value(QStringLiteral("n")).toInt(), 2);
+    QVERIFY(!client->tryPull(&message));
+}
+
+void tst_PushClient::pendingCountsWhatIsQueued()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    QCOMPARE(client->pending(), 0);
+    session->push(1);
+    session->push(2);
+    QCOMPARE(client->pending(), 2);
+    QVariant message;
+    QVERIFY(client->tryPull(&message));
+    QCOMPARE(client->pending(), 1);
+}
+
+void tst_PushClient::lastMessageIdFollowsConsumption()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    QCOMPARE(client->lastMessageId(), quint64(0));
+    const quint64 first = session->push(1);
+    session->push(2);
+    QCOMPARE(client->lastMessageId(), quint64(0)); // queued, not consumed
+    QVariant message;
+    QVERIFY(client->tryPull(&message));
+    QCOMPARE(client->lastMessageId(), first);
+}
+
+void tst_PushClient::sameThreadStreamingDeliversInsidePush()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    QSignalSpy received(client, &PushClient::messageReceived);
+    const quint64 id = session->push(QStringLiteral("hello"));
+    // No event loop ran: a same-thread receiver is called inside push(), like a direct connection.
+    QCOMPARE(received.size(), 1);
+    QCOMPARE(received.first().first().toString(), QStringLiteral("hello"));
+    QCOMPARE(client->lastMessageId(), id);
+}
+
+void tst_PushClient::streamedMessageIsConsumed()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    QSignalSpy received(client, &PushClient::messageReceived);
+    session->push(1);
+    QCOMPARE(received.size(), 1);
+    QVariant message;
+    QVERIFY(!client->tryPull(&message));
+    QCOMPARE(client->pending(), 0);
+}
+
+void tst_PushClient::streamingStartsWithTheBacklog()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    for (int i = 1; i <= 3; ++i)
+        session->push(i);
+    QList<int> received;
+    connect(client, &PushClient::messageReceived, this,
+            [&received](const QVariant &message) { received.append(message.toInt()); });
+    QTRY_COMPARE(received, (QList<int>{1, 2, 3}));
+    session->push(4);
+    QCOMPARE(received, (QList<int>{1, 2, 3, 4}));
+    QCOMPARE(client->pending(), 0);
+}
+
+void tst_PushClient::disconnectingStopsStreaming()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    int received = 0;
+    const QMetaObject::Connection connection = connect(
+            client, &PushClient::messageReceived, this, [&received] { ++received; });
+    session->push(1);
+    QCOMPARE(received, 1);
+    disconnect(connection);
+    session->push(2);
+    QCOMPARE(received, 1);
+    QVariant message;
+    QVERIFY(client->tryPull(&message));
+    QCOMPARE(message.toInt(), 2);
+}
+
+void tst_PushClient::nestedPushFromASlotKeepsOrder()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    PushClient *first = session->newClient(QStringLiteral("a"));
+    PushClient *second = session->newClient(QStringLiteral("b"));
+    QStringList firstGot;
+    QStringList secondGot;
+    connect(first, &PushClient::messageReceived, this, [&](const QVariant &message) {
+        firstGot.append(message.toString());
+        if (message.toString() == QStringLiteral("question"))
+            session->push(QStringLiteral("answer")); // re-entrant push from inside a delivery
+    });
+    connect(second, &PushClient::messageReceived, this,
+            [&](const QVariant &message) { secondGot.append(message.toString()); });
+    session->push(QStringLiteral("question"));
+    const QStringList expected{QStringLiteral("question"), QStringLiteral("answer")};
+    QCOMPARE(firstGot, expected);
+    QCOMPARE(secondGot, expected); // not "answer" before "question"
+}
+
+void tst_PushClient::crossThreadDeliveryEmitsInTheClientsThread()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    EventLoopThread worker;
+    QList<int> received;
+    QList<QThread *> threads;
+    QMutex mutex;
+    worker.run([&] {
+        PushClient *client = session->newClient(QStringLiteral("w"));
+        connect(client, &PushClient::messageReceived, worker.context(),
+                [&](const QVariant &message) {
+                    QMutexLocker locker(&mutex);
+                    received.append(message.toInt());
+                    threads.append(QThread::currentThread());
+                });
+    });
+    for (int i = 1; i <= 5; ++i)
+        session->push(i);
+    const auto snapshot = [&] {
+        QMutexLocker locker(&mutex);
+        return received;
+    };
+    QTRY_COMPARE(snapshot(), (QList<int>{1, 2, 3, 4, 5}));
+    QMutexLocker locker(&mutex);
+    for (QThread *thread : std::as_const(threads))
+        QCOMPARE(thread, worker.thread());
+}
+
+void tst_PushClient::moveToThreadMovesTheClientAndItsQueue()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    session->push(1);
+    session->push(2);
+    EventLoopThread worker;
+    client->moveToThread(worker.thread());
+    session->push(3);
+    QList<int> received;
+    QList<QThread *> threads;
+    QMutex mutex;
+    worker.run([&] {
+        connect(client, &PushClient::messageReceived, worker.context(),
+                [&](const QVariant &message) {
+                    QMutexLocker locker(&mutex);
+                    received.append(message.toInt());
+                    threads.append(QThread::currentThread());
+                });
+    });
+    session->push(4);
+    const auto snapshot = [&] {
+        QMutexLocker locker(&mutex);
+        return received;
+    };
+    QTRY_COMPARE(snapshot(), (QList<int>{1, 2, 3, 4}));
+    QMutexLocker locker(&mutex);
+    for (QThread *thread : std::as_const(threads))
+        QCOMPARE(thread, worker.thread());
+}
+
+void tst_PushClient::pullReturnsAQueuedMessage()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    session->push(QStringLiteral("ready"));
+    bool ok = false;
+    QCOMPARE(client->pull(0, &ok).toString(), QStringLiteral("ready"));
+    QVERIFY(ok);
+}
+
+void tst_PushClient::pullTimesOut()
+{
+    PushRegistry registry;
+    PushClient *client = registry.session(QStringLiteral("s"))->newClient(QStringLiteral("c"));
+    bool ok = true;
+    const QVariant message = client->pull(20, &ok);
+    QVERIFY(!ok);
+    QVERIFY(!message.isValid());
+}
+
+void tst_PushClient::pullInAWorkerWakesOnPush()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    QSemaphore created;
+    QVariant pulled;
+    bool ok = false;
+    QThread *worker = QThread::create([&] {
+        PushClient *client = session->newClient(QStringLiteral("worker"));
+        created.release();
+        pulled = client->pull(-1, &ok); // waits as long as it takes
+        delete client;
+    });
+    worker->start();
+    QVERIFY(created.tryAcquire(1, 10000));
+    session->push(QStringLiteral("wake up"));
+    QVERIFY(worker->wait(10000));
+    delete worker;
+    QVERIFY(ok);
+    QCOMPARE(pulled.toString(), QStringLiteral("wake up"));
+}
+
+void tst_PushClient::closeWakesABlockedPull()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    std::atomic<PushClient *> client{nullptr};
+    bool ok = true;
+    QThread *worker = QThread::create([&] {
+        PushClient *mine = session->newClient(QStringLiteral("worker"));
+        client.store(mine);
+        mine->pull(-1, &ok);
+        delete mine;
+    });
+    worker->start();
+    QTRY_VERIFY(client.load() != nullptr);
+    client.load()->close(); // from the main thread, while (or before) the worker waits
+    QVERIFY(worker->wait(10000));
+    delete worker;
+    QVERIFY(!ok);
+}
+
+void tst_PushClient::closeStopsDeliveryAndEmitsOnce()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    session->push(1);
+    QSignalSpy closed(client, &PushClient::closed);
+    QVERIFY(!client->isClosed());
+    client->close();
+    client->close();
+    QVERIFY(client->isClosed());
+    QCOMPARE(closed.size(), 1);
+    session->push(2);
+    QVariant message;
+    QVERIFY(!client->tryPull(&message));
+    QCOMPARE(client->pending(), 0);
+    QVERIFY(session->exists(QStringLiteral("c"))); // closed, but listed until deleted
+}
+
+void tst_PushClient::closeFromAnotherThreadEmitsInTheClientsThread()
+{
+    PushRegistry registry;
+    PushClient *client = registry.session(QStringLiteral("s"))->newClient(QStringLiteral("c"));
+    QThread *emittedIn = nullptr;
+    connect(client, &PushClient::closed, this,
+            [&emittedIn] { emittedIn = QThread::currentThread(); }, Qt::DirectConnection);
+    QThread *closer = QThread::create([client] { client->close(); });
+    closer->start();
+    QVERIFY(closer->wait(10000));
+    delete closer;
+    QVERIFY(client->isClosed());
+    QTRY_COMPARE(emittedIn, QThread::currentThread());
+}
+
+void tst_PushClient::overflowedReportsHowManyWereDropped()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    session->setMaxBuffer(3);
+    EventLoopThread worker;
+    PushClient *client = nullptr;
+    worker.run([&] { client = session->newClient(QStringLiteral("w")); });
+    QList<int> overflowed; // queued to this thread: the signal is emitted in the worker
+    connect(client, &PushClient::overflowed, this,
+            [&overflowed](int dropped) { overflowed.append(dropped); });
+    // Block the worker, so the pushes pile up in its inbox and overflow there.
+    QSemaphore blocked;
+    QSemaphore release;
+    QMetaObject::invokeMethod(worker.context(), [&] {
+        blocked.release();
+        release.acquire();
+    });
+    QVERIFY(blocked.tryAcquire(1, 10000));
+    for (int i = 1; i <= 10; ++i)
+        session->push(i);
+    release.release();
+    QTRY_COMPARE(overflowed, QList<int>{7});
+    QList<int> pulled;
+    worker.run([&] {
+        QVariant message;
+        while (client->tryPull(&message))
+            pulled.append(message.toInt());
+    });
+    QCOMPARE(pulled, (QList<int>{8, 9, 10}));
+}
+
+void tst_PushClient::deleteSelfRemovesTheClient()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    QPointer<PushClient> client = session->newClient(QStringLiteral("c"));
+    client->deleteSelf();
+    QVERIFY(!session->exists(QStringLiteral("c")));
+    QVERIFY(client->isClosed());
+    QTRY_VERIFY(client.isNull());
+}
+
+void tst_PushClient::tryPullFromAnotherThreadIsRefused()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    session->push(1);
+    bool pulled = true;
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("tryPull: client .* another thread")));
+    QThread *other = QThread::create([&] {
+        QVariant message;
+        pulled = client->tryPull(&message);
+    });
+    other->start();
+    QVERIFY(other->wait(10000));
+    delete other;
+    QVERIFY(!pulled);
+    QCOMPARE(client->pending(), 1); // still there for its own thread
+}
+
+QTEST_GUILESS_MAIN(tst_PushClient)
+#include "tst_pushclient.moc"

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: MIT
+#include <QtPush/pushclient.h>
+#include <QtPush/pushregistry.h>
+#include <QtPush/pushsession.h>
+
+#include <QtCore/QPointer>
+#include <QtCore/QRegularExpression>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+
+class tst_PushSession : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void maxBufferDefaultsToTen();
+    void setMaxBufferNotifiesOnlyOnChange();
+    void setMaxBufferRefusesLessThanOne_data();
+    void setMaxBufferRefusesLessThanOne();
+    void newClientReturnsExistingOrNew();
+    void newClientRefusesNullOrEmptyId_data();
+    void newClientRefusesNullOrEmptyId();
+    void clientsCountAndExistsFollowMembership();
+    void deleteClientClosesAndDeletesLater();
+    void deleteClientIsSafeOnMissing();
+    void clientDeletedDirectlyLeavesTheSession();
+    void pushReturnsStrictlyIncreasingIds();
+    void pushReachesEveryClientOnceInOrder();
+    void clientCreatedLaterGetsOnlyLaterMessages();
+    void pushDropsOldestWhenFull();
+    void pushDropsNewestWhenPolicySaysSo();
+    void pushNeverBlocksOnAClientThatNeverReads();
+    void loweringMaxBufferTrimsQueues();
+    void messageIsStoredOnceAndShared();
+    void deleteSelfRemovesTheSession();
+};
+
+void tst_PushSession::init()
+{
+    QTest::failOnWarning(QRegularExpression(QStringLiteral(".*")));
+}
+
+void tst_PushSession::maxBufferDefaultsToTen()
+{
+    PushRegistry registry;
+    QCOMPARE(registry.session(QStringLiteral("s"))->maxBuffer(), 10);
+    QCOMPARE(registry.session(QStringLiteral("s"))->overflowPolicy(), PushSession::DropOldest);
+}
+
+void tst_PushSession::setMaxBufferNotifiesOnlyOnChange()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    QSignalSpy changed(session, &PushSession::maxBufferChanged);
+    session->setMaxBuffer(10);
+    QCOMPARE(changed.size(), 0);
+    session->setMaxBuffer(3);
+    QCOMPARE(changed.size(), 1);
+    QCOMPARE(session->maxBuffer(), 3);
+    QCOMPARE(session->property("maxBuffer").toInt(), 3);
+}
+
+void tst_PushSession::setMaxBufferRefusesLessThanOne_data()
+{
+    QTest::addColumn<int>("value");
+    QTest::addRow("zero") << 0;
+    QTest::addRow("negative") << -5;
+}
+
+void tst_PushSession::setMaxBufferRefusesLessThanOne()
+{
+    QFETCH(int, value);
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    QSignalSpy changed(session, &PushSession::maxBufferChanged);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("setMaxBuffer: refusing")));
+    session->setMaxBuffer(value);
+    QCOMPARE(session->maxBuffer(), 10);
+    QCOMPARE(changed.size(), 0);
+}
+
+void tst_PushSession::newClientReturnsExistingOrNew()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    QSignalSpy added(session, &PushSession::clientAdded);
+    PushClient *phone = session->newClient(QStringLiteral("phone"));
+    QVERIFY(phone);
+    QCOMPARE(session->newClient(QStringLiteral("phone")), phone);
+    QCOMPARE(session->findClient(QStringLiteral("phone")), phone);
+    QCOMPARE(phone->session(), session);
+    PushClient *numbered = session->newClient(42);
+    QCOMPARE(session->newClient(QStringLiteral("42")), numbered); // string form decides
+    QCOMPARE(added.size(), 2);
+}
+
+void tst_PushSession::newClientRefusesNullOrEmptyId_data()
+{
+    QTest::addColumn<QVariant>("id");
+    QTest::addRow("null") << QVariant();
+    QTest::addRow("empty string") << QVariant(QString());
+}
+
+void tst_PushSession::newClientRefusesNullOrEmptyId()
+{
+    QFETCH(QVariant, id);
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("newClient: refusing")));
+    QCOMPARE(session->newClient(id), nullptr);
+    QCOMPARE(session->count(), 0);
+}
+
+void tst_PushSession::clientsCountAndExistsFollowMembership()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    QSignalSpy countChanged(session, &PushSession::countChanged);
+    session->newClient(QStringLiteral("b"));
+    session->newClient(QStringLiteral("a"));
+    QCOMPARE(session->count(), 2);
+    QCOMPARE(session->property("count").toInt(), 2);
+    QCOMPARE(countChanged.size(), 2);
+    QCOMPARE(session->clients(),
+             (QVariantList{QVariant(QStringLiteral("a")), QVariant(QStringLiteral("b"))}));
+    QVERIFY(session->exists(QStringLiteral("a")));
+    QVERIFY(!session->exists(QStringLiteral("z")));
+    session->deleteClient(QStringLiteral("a"));
+    QCOMPARE(session->count(), 1);
+    QVERIFY(!session->exists(QStringLiteral("a")));
+    QCOMPARE(countChanged.size(), 3);
+}
+
+void tst_PushSession::deleteClientClosesAndDeletesLater()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    QPointer<PushClient> client = session->newClient(QStringLiteral("c"));
+    QSignalSpy removed(session, &PushSession::clientRemoved);
+    session->deleteClient(QStringLiteral("c"));
+    QVERIFY(client); // deleteLater: still safe to touch until the event loop runs
+    QVERIFY(client->isClosed());
+    QCOMPARE(removed.size(), 1);
+    QTRY_VERIFY(client.isNull());
+}
+
+void tst_PushSession::deleteClientIsSafeOnMissing()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    QSignalSpy removed(session, &PushSession::clientRemoved);
+    session->deleteClient(QStringLiteral("nobody"));
+    QCOMPARE(removed.size(), 0);
+}
+
+void tst_PushSession::clientDeletedDirectlyLeavesTheSession()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    QSignalSpy removed(session, &PushSession::clientRemoved);
+    delete session->newClient(QStringLiteral("c"));
+    QVERIFY(!session->exists(QStringLiteral("c")));
+    QTRY_COMPARE(removed.size(), 1);
+    QVERIFY(session->push(1) > 0); // and pushing past it is harmless
+}
+
+void tst_PushSession::pushReturnsStrictlyIncreasingIds()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    quint64 previous = 0;
+    for (int i = 0; i < 100; ++i) {
+        const quint64 id = session->push(i); // no clients: ids are still assigned
+        QVERIFY(id > previous);
+        previous = id;
+    }
+    QCOMPARE(session->lastMessageId(), previous);
+    QCOMPARE(registry.session(QStringLiteral("other"))->push(1), quint64(1)); // per session
+}
+
+void tst_PushSession::pushReachesEveryClientOnceInOrder()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    QList<PushClient *> clients;
+    for (int i = 0; i < 5; ++i)
+        clients.append(session->newClient(i));
+    for (int i = 1; i <= 3; ++i)
+        session->push(i);
+    for (PushClient *client : std::as_const(clients)) {
+        QVariant message;
+        for (int i = 1; i <= 3; ++i) {
+            QVERIFY(client->tryPull(&message));
+            QCOMPARE(message.toInt(), i);
+        }
+        QVERIFY(!client->tryPull(&message));
+    }
+}
+
+void tst_PushSession::clientCreatedLaterGetsOnlyLaterMessages()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    session->push(1);
+    PushClient *late = session->newClient(QStringLiteral("late"));
+    session->push(2);
+    QVariant message;
+    QVERIFY(late->tryPull(&message));
+    QCOMPARE(message.toInt(), 2);
+    QVERIFY(!late->tryPull(&message));
+}
+
+void tst_PushSession::pushDropsOldestWhenFull()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    session->setMaxBuffer(2);
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    QSignalSpy overflowed(client, &PushClient::overflowed);
+    for (int i = 1; i <= 3; ++i)
+        session->push(i);
+    QTRY_COMPARE(overflowed.size(), 1);
+    QCOMPARE(overflowed.first().first().toInt(), 1);
+    QVariant first;
+    QVERIFY(client->tryPull(&first));
+    QCOMPARE(first.toInt(), 2); // the oldest message was dropped
+    QVERIFY(client->tryPull(&first));
+    QCOMPARE(first.toInt(), 3);
+}
+
+void tst_PushSession::pushDropsNewestWhenPolicySaysSo()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    QSignalSpy policyChanged(session, &PushSession::overflowPolicyChanged);
+    session->setOverflowPolicy(PushSession::DropNewest);
+    QCOMPARE(policyChanged.size(), 1);
+    session->setMaxBuffer(2);
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    QSignalSpy overflowed(client, &PushClient::overflowed);
+    for (int i = 1; i <= 4; ++i)
+        session->push(i);
+    int dropped = 0;
+    for (const QList<QVariant> &args : std::as_const(overflowed))
+        dropped += args.first().toInt();
+    QCOMPARE(dropped, 2); // same thread: reported by each push that dropped
+    QVariant message;
+    QVERIFY(client->tryPull(&message));
+    QCOMPARE(message.toInt(), 1); // the queue was kept
+    QVERIFY(client->tryPull(&message));
+    QCOMPARE(message.toInt(), 2);
+    QVERIFY(!client->tryPull(&message));
+}
+
+void tst_PushSession::pushNeverBlocksOnAClientThatNeverReads()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    PushClient *reader = session->newClient(QStringLiteral("reader"));
+    PushClient *sleeper = session->newClient(QStringLiteral("sleeper"));
+    QSignalSpy overflowed(sleeper, &PushClient::overflowed);
+    int read = 0;
+    for (int i = 0; i < 1000; ++i) {
+        session->push(i);
+        QVariant message;
+        while (reader->tryPull(&message))
+            ++read;
+    }
+    QCOMPARE(read, 1000); // the fast client missed nothing
+    QCOMPARE(sleeper->pending(), 10);
+    int dropped = 0;
+    for (const QList<QVariant> &args : std::as_const(overflowed))
+        dropped += args.first().toInt();
+    QCOMPARE(dropped, 990);
+}
+
+void tst_PushSession::loweringMaxBufferTrimsQueues()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    for (int i = 1; i <= 5; ++i)
+        session->push(i);
+    QCOMPARE(client->pending(), 5);
+    session->setMaxBuffer(2);
+    QCOMPARE(client->pending(), 2);
+    session->push(6); // the next delivery trims the queue to the new limit
+    QVariant message;
+    QVERIFY(client->tryPull(&message));
+    QCOMPARE(message.toInt(), 5);
+    QVERIFY(client->tryPull(&message));
+    QCOMPARE(message.toInt(), 6);
+    QVERIFY(!client->tryPull(&message));
+}
+
+void tst_PushSession::messageIsStoredOnceAndShared()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    QList<PushClient *> clients;
+    for (int i = 0; i < 100; ++i)
+        clients.append(session->newClient(i));
+    const QByteArray payload(1 << 20, 'x');
+    session->push(payload);
+    for (PushClient *client : std::as_const(clients)) {
+        QVariant message;
+        QVERIFY(client->tryPull(&message));
+        // Same bytes, not a copy: fan-out cost does not grow with the message size.
+        QCOMPARE(message.toByteArray().constData(), payload.constData());
+    }
+}
+
+void tst_PushSession::deleteSelfRemovesTheSession()
+{
+    PushRegistry registry;
+    QPointer<PushSession> session = registry.session(QStringLiteral("s"));
+    session->deleteSelf();
+    QVERIFY(!registry.exists(QStringLiteral("s")));
+    QTRY_VERIFY(session.isNull());
+}
+
+QTEST_GUILESS_MAIN(tst_PushSession)
+#include "tst_pushsession.moc"
