@@ -46,6 +46,9 @@ PushClient::~PushClient()
         }
     }
     session.close(d->state, false);
+    // Leave the thread's group now, while the thread surely runs: an empty group's dispatcher
+    // is deleted later in this thread, which a thread that finishes first would never do.
+    session.detach(d->state);
 }
 
 QVariant PushClient::key() const

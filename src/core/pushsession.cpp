@@ -33,8 +33,11 @@ public:
             return QObject::event(event);
         const PushSessionStatePtr session = m_session.lock();
         const PushThreadGroupPtr group = m_group.lock();
-        if (session && group)
+        if (session && group) {
+            group->dispatching = true;
             session->drain(group.get());
+            group->dispatching = false;
+        }
         return true;
     }
 
@@ -244,12 +247,19 @@ void PushSessionState::releaseIfEmpty(PushThreadGroup *group)
     // Only the group's own thread adds members, so an empty group stays empty while we drop it.
     if (!group->members.isEmpty() || group->draining)
         return;
-    QMutexLocker locker(&mutex);
-    const qsizetype index = groups.indexOf(group->shared_from_this());
-    if (index < 0)
-        return;
-    groups.removeAt(index);
-    group->dispatcher->deleteLater(); // we may be inside its event handler
+    {
+        QMutexLocker locker(&mutex);
+        const qsizetype index = groups.indexOf(group->shared_from_this());
+        if (index < 0)
+            return;
+        groups.removeAt(index); // from now on no pusher posts to the dispatcher
+    }
+    // Deleted now where possible: a deleteLater() would never run if the thread ends first.
+    if (group->dispatching)
+        group->dispatcher->deleteLater();
+    else
+        delete group->dispatcher;
+    group->dispatcher = nullptr;
 }
 
 void PushSessionState::refreshStreaming(PushClientState *client)
@@ -337,16 +347,33 @@ void PushSessionState::leaveThread(const PushClientStatePtr &client)
         client->group.reset();
         homeless.append(client);
     }
+    removeMember(group.get(), client);
+}
+
+void PushSessionState::detach(const PushClientStatePtr &client)
+{
+    PushThreadGroupPtr group;
+    {
+        QMutexLocker locker(&mutex);
+        group = std::exchange(client->group, nullptr);
+        homeless.removeOne(client);
+    }
+    if (group)
+        removeMember(group.get(), client);
+}
+
+void PushSessionState::removeMember(PushThreadGroup *group, const PushClientStatePtr &client)
+{
     const qsizetype index = group->members.indexOf(client);
     if (index >= 0) {
         if (group->draining) {
             group->members[index].reset();
             group->needsPrune.store(true, std::memory_order_relaxed);
-        }
-        else
+        } else {
             group->members.removeAt(index);
+        }
     }
-    releaseIfEmpty(group.get());
+    releaseIfEmpty(group);
 }
 
 void PushSessionState::refreshAndFlush(const PushClientStatePtr &client)
@@ -426,8 +453,12 @@ void PushSessionState::close(const PushClientStatePtr &client, bool deleteObject
 
 PushSessionState::~PushSessionState()
 {
-    for (const PushThreadGroupPtr &group : std::as_const(groups))
+    // Nothing else refers to the session any more (a drain holds a reference while it runs), so
+    // the groups' member lists may be cleared from here: that breaks the group <-> client cycle.
+    for (const PushThreadGroupPtr &group : std::as_const(groups)) {
+        group->members.clear();
         group->dispatcher->deleteLater();
+    }
 }
 
 // ---- PushSession ----------------------------------------------------------------------------

@@ -79,6 +79,7 @@ struct PushThreadGroup : std::enable_shared_from_this<PushThreadGroup>
     // Owned by thread. Entries are cleared, not removed, while a delivery iterates them.
     QList<PushClientStatePtr> members;
     bool draining = false;
+    bool dispatching = false; // inside the dispatcher's own event handler
     bool needsSweep = false; // some member has overflows to report or receivers to re-check
 };
 using PushThreadGroupPtr = std::shared_ptr<PushThreadGroup>;
@@ -105,6 +106,7 @@ struct PushSessionState : std::enable_shared_from_this<PushSessionState>
     void drain(PushThreadGroup *group);
     void joinCurrentThread(const PushClientStatePtr &client); // creates or finds the group
     void leaveThread(const PushClientStatePtr &client);       // on QEvent::ThreadChange
+    void detach(const PushClientStatePtr &client);            // when the client is destroyed
     void refreshAndFlush(const PushClientStatePtr &client);   // after a connect to messageReceived
     bool takeQueued(const PushClientStatePtr &client, PushMessage *message);
     int pending(const PushClientStatePtr &client) const;
@@ -127,6 +129,7 @@ private:
                    Limits limits);
     void sweep(PushThreadGroup *group);
     void prune(PushThreadGroup *group);
+    void removeMember(PushThreadGroup *group, const PushClientStatePtr &client);
     void releaseIfEmpty(PushThreadGroup *group);
     static void refreshStreaming(PushClientState *client);
     static void flush(PushClientState *client);

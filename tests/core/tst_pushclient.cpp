@@ -10,36 +10,10 @@
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
+#include "workerthread.h"
+
 #include <atomic>
 
-namespace {
-// A worker thread with a running event loop, and a way to run code in it and wait for it.
-class EventLoopThread
-{
-public:
-    EventLoopThread()
-    {
-        m_thread.start();
-        m_context.moveToThread(&m_thread);
-    }
-    ~EventLoopThread()
-    {
-        m_thread.quit();
-        m_thread.wait();
-    }
-    template<typename Function>
-    void run(Function function)
-    {
-        QMetaObject::invokeMethod(&m_context, function, Qt::BlockingQueuedConnection);
-    }
-    QThread *thread() { return &m_thread; }
-    QObject *context() { return &m_context; }
-
-private:
-    QThread m_thread;
-    QObject m_context;
-};
-} // namespace
 
 class tst_PushClient : public QObject
 {
@@ -221,9 +195,9 @@ void tst_PushClient::nestedPushFromASlotKeepsOrder()
 
 void tst_PushClient::crossThreadDeliveryEmitsInTheClientsThread()
 {
+    WorkerThread worker; // outlives the registry
     PushRegistry registry;
     PushSession *session = registry.session(QStringLiteral("s"));
-    EventLoopThread worker;
     QList<int> received;
     QList<QThread *> threads;
     QMutex mutex;
@@ -250,12 +224,12 @@ void tst_PushClient::crossThreadDeliveryEmitsInTheClientsThread()
 
 void tst_PushClient::moveToThreadMovesTheClientAndItsQueue()
 {
+    WorkerThread worker; // outlives the registry
     PushRegistry registry;
     PushSession *session = registry.session(QStringLiteral("s"));
     PushClient *client = session->newClient(QStringLiteral("c"));
     session->push(1);
     session->push(2);
-    EventLoopThread worker;
     client->moveToThread(worker.thread());
     session->push(3);
     QList<int> received;
@@ -379,10 +353,10 @@ void tst_PushClient::closeFromAnotherThreadEmitsInTheClientsThread()
 
 void tst_PushClient::overflowedReportsHowManyWereDropped()
 {
+    WorkerThread worker; // outlives the registry
     PushRegistry registry;
     PushSession *session = registry.session(QStringLiteral("s"));
     session->setMaxBuffer(3);
-    EventLoopThread worker;
     PushClient *client = nullptr;
     worker.run([&] { client = session->newClient(QStringLiteral("w")); });
     QList<int> overflowed; // queued to this thread: the signal is emitted in the worker

@@ -13,6 +13,8 @@
 #include <QtCore/QThread>
 #include <QtTest/QTest>
 
+#include "workerthread.h"
+
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -96,6 +98,7 @@ void tst_PushConcurrency::init()
 
 void tst_PushConcurrency::manyPushersManyReceiversLoseNothing()
 {
+    WorkerThread streamer; // outlives the registry, which deletes the client living there
     PushRegistry registry;
     PushSession *session = registry.session(QStringLiteral("stress"));
     session->setMaxBuffer(Pushers * MessagesPerPusher); // room for all: nothing may be dropped
@@ -121,31 +124,22 @@ void tst_PushConcurrency::manyPushersManyReceiversLoseNothing()
         }));
         pullers.back()->start();
     }
-    QThread streamer;
-    streamer.start();
     // On a failed check the function returns early: never destroy a running thread.
-    const auto stopThreads = qScopeGuard([&] {
-        streamer.quit();
-        streamer.wait();
+    const auto waitForPullers = qScopeGuard([&] {
         for (auto &puller : pullers)
             puller->wait();
     });
-    QObject streamerContext;
-    streamerContext.moveToThread(&streamer);
     Log streamed;
     std::atomic<qint64> streamedCount{0};
-    QMetaObject::invokeMethod(
-            &streamerContext,
-            [&] {
-                PushClient *client = session->newClient(QStringLiteral("streamer"));
-                connect(client, &PushClient::messageReceived, &streamerContext,
-                        [&, client](const QVariant &message) {
-                            streamed.messages.append(message.toLongLong());
-                            streamed.ids.append(client->lastMessageId());
-                            streamedCount.fetch_add(1, std::memory_order_release);
-                        });
-            },
-            Qt::BlockingQueuedConnection);
+    streamer.run([&] {
+        PushClient *client = session->newClient(QStringLiteral("streamer"));
+        connect(client, &PushClient::messageReceived, streamer.context(),
+                [&, client](const QVariant &message) {
+                    streamed.messages.append(message.toLongLong());
+                    streamed.ids.append(client->lastMessageId());
+                    streamedCount.fetch_add(1, std::memory_order_release);
+                });
+    });
     QVERIFY(ready.tryAcquire(2, 10000));
 
     QSemaphore start;
@@ -171,6 +165,7 @@ void tst_PushConcurrency::smallBuffersAccountForEveryMessage_data()
 void tst_PushConcurrency::smallBuffersAccountForEveryMessage()
 {
     QFETCH(PushSession::OverflowPolicy, policy);
+    WorkerThread worker; // outlives the registry, which deletes the client living there
     PushRegistry registry;
     PushSession *session = registry.session(QStringLiteral("small"));
     session->setMaxBuffer(16);
@@ -179,38 +174,25 @@ void tst_PushConcurrency::smallBuffersAccountForEveryMessage()
 
     // A streaming receiver in a worker: it falls behind the pushers and must be told of every
     // message it lost. Its overflow reports arrive in the same thread as its messages.
-    QThread worker;
-    worker.start();
-    const auto stopWorker = qScopeGuard([&] {
-        worker.quit();
-        worker.wait();
-    });
-    QObject context;
-    context.moveToThread(&worker);
     Log log;
     PushClient *client = nullptr;
-    QMetaObject::invokeMethod(
-            &context,
-            [&] {
-                client = session->newClient(QStringLiteral("slow"));
-                connect(client, &PushClient::messageReceived, &context,
-                        [&](const QVariant &message) {
-                            log.messages.append(message.toLongLong());
-                            log.ids.append(client->lastMessageId());
-                        });
-                connect(client, &PushClient::overflowed, &context,
-                        [&](int dropped) { log.dropped += dropped; });
-            },
-            Qt::BlockingQueuedConnection);
+    worker.run([&] {
+        client = session->newClient(QStringLiteral("slow"));
+        connect(client, &PushClient::messageReceived, worker.context(),
+                [&](const QVariant &message) {
+                    log.messages.append(message.toLongLong());
+                    log.ids.append(client->lastMessageId());
+                });
+        connect(client, &PushClient::overflowed, worker.context(),
+                [&](int dropped) { log.dropped += dropped; });
+    });
 
     QSemaphore start;
     runPushers(session, &start);
 
     const auto accounted = [&] {
         qint64 seen = 0;
-        QMetaObject::invokeMethod(
-                &context, [&] { seen = log.messages.size() + log.dropped; },
-                Qt::BlockingQueuedConnection);
+        worker.run([&] { seen = log.messages.size() + log.dropped; });
         return seen;
     };
     QTRY_COMPARE_WITH_TIMEOUT(accounted(), total, 60000);
