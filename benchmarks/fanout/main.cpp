@@ -250,10 +250,6 @@ protected:
         m_receivers.clear();
         qDeleteAll(m_clients);
         m_clients.clear();
-        // The session lets go of deleted clients when the next push or drain in their thread
-        // prunes them. This push, delivered to nobody, does that now, so that the teardown does
-        // not rest on the session freeing clients it never pruned (which leaked at one time).
-        m_session->push(QVariant());
     }
 
     // Messages still queued in any client: a duplicate would stay behind there.

@@ -236,17 +236,22 @@ void PushSessionState::prune(PushThreadGroup *group)
         if (client) {
             client->queue.clear();
             client->queued.store(0, std::memory_order_relaxed);
+            client->memberIndex = -1;
         }
         return true;
     });
+    for (qsizetype i = 0; i < group->members.size(); ++i)
+        group->members.at(i)->memberIndex = i;
+    group->liveMembers = group->members.size();
     releaseIfEmpty(group);
 }
 
 void PushSessionState::releaseIfEmpty(PushThreadGroup *group)
 {
     // Only the group's own thread adds members, so an empty group stays empty while we drop it.
-    if (!group->members.isEmpty() || group->draining)
+    if (group->liveMembers > 0 || group->draining)
         return;
+    group->members.clear();
     {
         QMutexLocker locker(&mutex);
         const qsizetype index = groups.indexOf(group->shared_from_this());
@@ -294,12 +299,13 @@ void PushSessionState::reportOverflow(PushClientState *client)
 void PushSessionState::joinCurrentThread(const PushClientStatePtr &client)
 {
     QThread *const self = QThread::currentThread();
+    // Only this thread writes client->group (under the mutex), so reading it here needs no lock.
+    if (client->group && client->group->thread == self)
+        return;
     PushThreadGroupPtr group;
     int droppedWhileHomeless = 0;
     {
         QMutexLocker locker(&mutex);
-        if (client->group && client->group->thread == self)
-            return;
         Q_ASSERT(!client->group);
         for (const PushThreadGroupPtr &candidate : std::as_const(groups)) {
             if (candidate->thread == self) {
@@ -319,7 +325,9 @@ void PushSessionState::joinCurrentThread(const PushClientStatePtr &client)
         client->afterId = lastId; // what came before is in its queue already (or not for it)
         droppedWhileHomeless = client->droppedUnreported;
     }
+    client->memberIndex = group->members.size();
     group->members.append(client);
+    ++group->liveMembers;
     if (droppedWhileHomeless > 0)
         reportOverflow(client.get());
 }
@@ -364,14 +372,11 @@ void PushSessionState::detach(const PushClientStatePtr &client)
 
 void PushSessionState::removeMember(PushThreadGroup *group, const PushClientStatePtr &client)
 {
-    const qsizetype index = group->members.indexOf(client);
-    if (index >= 0) {
-        if (group->draining) {
-            group->members[index].reset();
-            group->needsPrune.store(true, std::memory_order_relaxed);
-        } else {
-            group->members.removeAt(index);
-        }
+    const qsizetype index = std::exchange(client->memberIndex, -1);
+    if (index >= 0 && index < group->members.size() && group->members.at(index) == client) {
+        group->members[index].reset(); // compacted by the next prune, not here: O(1) per client
+        --group->liveMembers;
+        group->needsPrune.store(true, std::memory_order_relaxed);
     }
     releaseIfEmpty(group);
 }

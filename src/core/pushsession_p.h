@@ -49,6 +49,7 @@ struct PushClientState
 
     // Owned by the group's thread; guarded by the session mutex while homeless.
     QList<PushMessage> queue;
+    qsizetype memberIndex = -1; // where it stands in its group's members, for O(1) removal
     int droppedUnreported = 0;
     bool streaming = false;
 
@@ -76,8 +77,10 @@ struct PushThreadGroup : std::enable_shared_from_this<PushThreadGroup>
     std::atomic<bool> hasInbox{false};
     std::atomic<bool> needsPrune{false}; // a member was closed
 
-    // Owned by thread. Entries are cleared, not removed, while a delivery iterates them.
+    // Owned by thread. Entries are cleared, not removed (the list is compacted later), so that
+    // a delivery may iterate it while slots add or delete clients.
     QList<PushClientStatePtr> members;
+    qsizetype liveMembers = 0; // entries that are not cleared
     bool draining = false;
     bool dispatching = false; // inside the dispatcher's own event handler
     bool needsSweep = false; // some member has overflows to report or receivers to re-check
