@@ -39,25 +39,29 @@ struct PushClientState
     {
     }
 
-    const QVariant key;
-    const QString keyString;
+    // The fields every delivery reads come first, to share a cache line.
 
     // Guarded by the session mutex. client is set and cleared in the client's own thread.
     PushClient *client = nullptr;
-    std::shared_ptr<PushThreadGroup> group; // null while moving between threads ("homeless")
     quint64 afterId = 0; // messages with an id up to this one were pushed before the client joined
 
-    // Owned by the group's thread; guarded by the session mutex while homeless.
-    QList<PushMessage> queue;
-    qsizetype memberIndex = -1; // where it stands in its group's members, for O(1) removal
-    int droppedUnreported = 0;
-    bool streaming = false;
-
     // Any thread.
-    std::atomic<bool> receiversChanged{true};
     std::atomic<bool> closed{false};
+    std::atomic<bool> receiversChanged{true};
     std::atomic<int> queued{0};
     std::atomic<quint64> lastId{0};
+
+    // Owned by the group's thread; guarded by the session mutex while homeless.
+    bool streaming = false;
+    int droppedUnreported = 0;
+    QList<PushMessage> queue;
+    qsizetype memberIndex = -1; // where it stands in its group's members, for O(1) removal
+
+    // Guarded by the session mutex.
+    std::shared_ptr<PushThreadGroup> group; // null while moving between threads ("homeless")
+
+    const QVariant key;
+    const QString keyString;
 };
 using PushClientStatePtr = std::shared_ptr<PushClientState>;
 
