@@ -318,7 +318,7 @@ public:
                 addClient(i, true);
         });
         // Queued behind the attach events that the connects above posted, so those are done.
-        runIn(m_worker, [] { });
+        runIn(m_worker, [] {});
     }
 
     ~CrossThreadScenario() override
@@ -339,7 +339,7 @@ public:
         // Posted after every wake-up that the pushes posted, so once it returns the worker has
         // delivered all it will ever deliver of this run: a shortfall is a loss, found at once
         // instead of by a timeout. It also leaves the worker idle for the check below.
-        runIn(m_worker, [] { });
+        runIn(m_worker, [] {});
         const bool finished = m_tally.done.tryAcquire();
         bool ok = false;
         runIn(m_worker, [&] { ok = checkAll(pushes, error); });
@@ -408,11 +408,11 @@ struct ModeInfo
 };
 
 const ModeInfo Modes[] = {
-    {Mode::Floor, QLatin1String("floor")},
-    {Mode::Ceiling, QLatin1String("ceiling")},
-    {Mode::SameThread, QLatin1String("same-thread")},
-    {Mode::CrossThread, QLatin1String("cross-thread")},
-    {Mode::Pull, QLatin1String("pull")},
+        {Mode::Floor, QLatin1String("floor")},
+        {Mode::Ceiling, QLatin1String("ceiling")},
+        {Mode::SameThread, QLatin1String("same-thread")},
+        {Mode::CrossThread, QLatin1String("cross-thread")},
+        {Mode::Pull, QLatin1String("pull")},
 };
 
 std::unique_ptr<Scenario> makeScenario(Mode mode, int clients, int pushes, QObject *worker)
@@ -545,7 +545,7 @@ int main(int argc, char *argv[])
     workerThread.start();
     auto *worker = new QObject;
     worker->moveToThread(&workerThread);
-    runIn(worker, [] { }); // the worker's event dispatcher exists once this returns
+    runIn(worker, [] {}); // the worker's event dispatcher exists once this returns
 
     std::printf("QtPush fan-out benchmark: Qt %s, %d CPUs, event dispatcher %s (worker %s)\n"
                 "median of %d runs after one warm-up run; about %lld deliveries per run\n\n",
@@ -565,14 +565,13 @@ int main(int argc, char *argv[])
         const quint64 deliveries = quint64(pushes) * quint64(clients);
         double floorRate = 0;
         for (const Mode mode : std::as_const(modes)) {
-            const QLatin1String name =
-                    std::find_if(std::begin(Modes), std::end(Modes), [&](const ModeInfo &info) {
-                        return info.mode == mode;
-                    })->name;
+            const QLatin1String name
+                    = std::find_if(std::begin(Modes), std::end(Modes), [&](const ModeInfo &info) {
+                          return info.mode == mode;
+                      })->name;
             std::vector<qint64> times;
             {
-                std::unique_ptr<Scenario> scenario =
-                        makeScenario(mode, clients, pushes, worker);
+                std::unique_ptr<Scenario> scenario = makeScenario(mode, clients, pushes, worker);
                 for (int run = 0; run <= runs; ++run) { // run 0 is the warm-up
                     QString error;
                     const qint64 ns = scenario->run(pushes, &error);
@@ -604,8 +603,8 @@ int main(int argc, char *argv[])
             const double rate = double(deliveries) / (double(ns) / 1e9);
             if (mode == Mode::Floor)
                 floorRate = rate;
-            std::printf("%-13s %7d %10d %12llu %10.1f %10.2f %9.2f %6.0f%%\n", name.data(),
-                        clients, pushes, deliveries, rate / 1e6, double(ns) / double(deliveries),
+            std::printf("%-13s %7d %10d %12llu %10.1f %10.2f %9.2f %6.0f%%\n", name.data(), clients,
+                        pushes, deliveries, rate / 1e6, double(ns) / double(deliveries),
                         floorRate > 0 ? rate / floorRate : 0.0,
                         100.0 * double(*slowest - *fastest) / double(ns));
             std::fflush(stdout);

@@ -156,8 +156,12 @@ bool PushClient::event(QEvent *event)
 {
     if (event->type() == QEvent::ThreadChange) {
         // The last event in the old thread: hand the queue over, then rejoin from the new one.
-        d->session->leaveThread(d->state);
-        QCoreApplication::postEvent(this, new QEvent(AttachEvent));
+        if (isClosed()) {
+            d->session->detach(d->state);
+        } else {
+            d->session->leaveThread(d->state);
+            QCoreApplication::postEvent(this, new QEvent(AttachEvent));
+        }
     } else if (event->type() == AttachEvent) {
         if (!isClosed())
             d->session->refreshAndFlush(d->state);

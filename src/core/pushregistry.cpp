@@ -19,8 +19,7 @@ public:
 
 PushRegistry::PushRegistry(QObject *parent)
     : QObject(parent), d(std::make_unique<PushRegistryPrivate>())
-{
-}
+{ }
 
 PushRegistry::~PushRegistry()
 {

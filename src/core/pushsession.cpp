@@ -24,8 +24,7 @@ class PushDispatcher : public QObject
 public:
     PushDispatcher(std::weak_ptr<PushSessionState> session, std::weak_ptr<PushThreadGroup> group)
         : m_session(std::move(session)), m_group(std::move(group))
-    {
-    }
+    { }
 
     bool event(QEvent *event) override
     {
@@ -78,8 +77,10 @@ quint64 PushSessionState::push(const QVariant &data)
             }
             appendToInboxLocked(group.get(), message, limits);
         }
-        for (const PushClientStatePtr &client : std::as_const(homeless))
-            enqueue(client.get(), message, limits);
+        for (const PushClientStatePtr &client : std::as_const(homeless)) {
+            if (!client->closed.load(std::memory_order_relaxed))
+                enqueue(client.get(), message, limits);
+        }
     }
     if (direct) {
         direct->draining = true;
@@ -272,8 +273,8 @@ void PushSessionState::refreshStreaming(PushClientState *client)
     client->receiversChanged.store(false, std::memory_order_relaxed);
     // isSignalConnected() takes Qt's connection lock, so it runs only after connectNotify or
     // disconnectNotify flagged a change, never per message.
-    client->streaming =
-            client->client && client->client->isSignalConnected(messageReceivedSignal());
+    client->streaming
+            = client->client && client->client->isSignalConnected(messageReceivedSignal());
 }
 
 void PushSessionState::flush(PushClientState *client)
@@ -424,8 +425,8 @@ int PushSessionState::pending(const PushClientStatePtr &client) const
         if (inbox.last().id >= first)
             inInbox = qint64(inbox.last().id - first + 1);
     }
-    return int(std::min<qint64>(client->queued.load(std::memory_order_relaxed) + inInbox,
-                                maxBuffer));
+    return int(
+            std::min<qint64>(client->queued.load(std::memory_order_relaxed) + inInbox, maxBuffer));
 }
 
 void PushSessionState::close(const PushClientStatePtr &client, bool deleteObject)
@@ -523,8 +524,8 @@ int PushSession::maxBuffer() const
 void PushSession::setMaxBuffer(int maxBuffer)
 {
     if (maxBuffer < 1) {
-        qCWarning(lcPushCore) << "PushSession::setMaxBuffer: refusing" << maxBuffer
-                              << "for session" << d->keyString << "(must be at least 1)";
+        qCWarning(lcPushCore) << "PushSession::setMaxBuffer: refusing" << maxBuffer << "for session"
+                              << d->keyString << "(must be at least 1)";
         return;
     }
     {
@@ -557,8 +558,8 @@ PushClient *PushSession::newClient(const QVariant &id)
 {
     const QString keyString = id.toString();
     if (keyString.isEmpty()) {
-        qCWarning(lcPushCore) << "PushSession::newClient: refusing a null or empty client id"
-                              << id << "in session" << d->keyString;
+        qCWarning(lcPushCore) << "PushSession::newClient: refusing a null or empty client id" << id
+                              << "in session" << d->keyString;
         return nullptr;
     }
     PushClientStatePtr state;

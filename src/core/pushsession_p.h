@@ -36,8 +36,7 @@ struct PushMessage
 struct PushClientState
 {
     PushClientState(const QVariant &key, const QString &keyString) : key(key), keyString(keyString)
-    {
-    }
+    { }
 
     // The fields every delivery reads come first, to share a cache line.
 
@@ -112,9 +111,9 @@ struct PushSessionState : std::enable_shared_from_this<PushSessionState>
     // Called in the group's thread.
     void drain(PushThreadGroup *group);
     void joinCurrentThread(const PushClientStatePtr &client); // creates or finds the group
-    void leaveThread(const PushClientStatePtr &client);       // on QEvent::ThreadChange
-    void detach(const PushClientStatePtr &client);            // when the client is destroyed
-    void refreshAndFlush(const PushClientStatePtr &client);   // after a connect to messageReceived
+    void leaveThread(const PushClientStatePtr &client); // on QEvent::ThreadChange
+    void detach(const PushClientStatePtr &client); // when the client is destroyed
+    void refreshAndFlush(const PushClientStatePtr &client); // after a connect to messageReceived
     bool takeQueued(const PushClientStatePtr &client, PushMessage *message);
     int pending(const PushClientStatePtr &client) const;
 

@@ -14,7 +14,6 @@
 
 #include <atomic>
 
-
 class tst_PushClient : public QObject
 {
     Q_OBJECT
@@ -160,8 +159,8 @@ void tst_PushClient::disconnectingStopsStreaming()
     PushSession *session = registry.session(QStringLiteral("s"));
     PushClient *client = session->newClient(QStringLiteral("c"));
     int received = 0;
-    const QMetaObject::Connection connection = connect(
-            client, &PushClient::messageReceived, this, [&received] { ++received; });
+    const QMetaObject::Connection connection
+            = connect(client, &PushClient::messageReceived, this, [&received] { ++received; });
     session->push(1);
     QCOMPARE(received, 1);
     disconnect(connection);
@@ -341,7 +340,8 @@ void tst_PushClient::closeFromAnotherThreadEmitsInTheClientsThread()
     PushRegistry registry;
     PushClient *client = registry.session(QStringLiteral("s"))->newClient(QStringLiteral("c"));
     QThread *emittedIn = nullptr;
-    connect(client, &PushClient::closed, this,
+    connect(
+            client, &PushClient::closed, this,
             [&emittedIn] { emittedIn = QThread::currentThread(); }, Qt::DirectConnection);
     QThread *closer = QThread::create([client] { client->close(); });
     closer->start();

@@ -110,7 +110,8 @@ void tst_PushRegistry::sessionsListsIdsInStringOrder()
     registry.session(7);
     registry.session(QStringLiteral("a"));
     QCOMPARE(registry.sessions(),
-             (QVariantList{QVariant(7), QVariant(QStringLiteral("a")), QVariant(QStringLiteral("b"))}));
+             (QVariantList{QVariant(7), QVariant(QStringLiteral("a")),
+                           QVariant(QStringLiteral("b"))}));
     QCOMPARE(registry.count(), 3);
 }
 
@@ -150,8 +151,9 @@ void tst_PushRegistry::pushToDeletedSessionReturnsZero()
     session->deleteSelf();
     QVERIFY(!registry.exists(QStringLiteral("s")));
     QVERIFY(session); // deleted later, so a caller holding it can still call it safely
-    QTest::ignoreMessage(QtWarningMsg,
-                         QRegularExpression(QStringLiteral("PushSession::push: session .* deleted")));
+    QTest::ignoreMessage(
+            QtWarningMsg,
+            QRegularExpression(QStringLiteral("PushSession::push: session .* deleted")));
     QCOMPARE(session->push(1), quint64(0));
 }
 

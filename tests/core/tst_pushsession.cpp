@@ -74,7 +74,8 @@ void tst_PushSession::setMaxBufferRefusesLessThanOne()
     PushRegistry registry;
     PushSession *session = registry.session(QStringLiteral("s"));
     QSignalSpy changed(session, &PushSession::maxBufferChanged);
-    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("setMaxBuffer: refusing")));
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("setMaxBuffer: refusing")));
     session->setMaxBuffer(value);
     QCOMPARE(session->maxBuffer(), 10);
     QCOMPARE(changed.size(), 0);

@@ -28,56 +28,57 @@ int main(int argc, char *argv[])
     QCoreApplication app(argc, argv);
     QLoggingCategory::setFilterRules(QStringLiteral("qtpush.*.warning=false")); // null ids below
 
-    PushRegistry *registry = PushRegistry::global();                          // package map
-    PushSession *session = registry->session(QStringLiteral("alice"));        // NewSession
+    PushRegistry *registry = PushRegistry::global(); // package map
+    PushSession *session = registry->session(QStringLiteral("alice")); // NewSession
     check(session && registry->session(QStringLiteral("alice")) == session, "session");
     check(registry->findSession(QStringLiteral("nobody")) == nullptr, "findSession");
     check(registry->exists(QStringLiteral("alice")), "Exists(session)");
-    check(session->maxBuffer() == 10, "MaxChannelBuffer default");            // MaxChannelBuffer
+    check(session->maxBuffer() == 10, "MaxChannelBuffer default"); // MaxChannelBuffer
     session->setMaxBuffer(2);
     check(session->maxBuffer() == 2, "setMaxBuffer");
 
-    check(session->newClient(QVariant()) == nullptr, "NewClient(nil)");       // NewClient
+    check(session->newClient(QVariant()) == nullptr, "NewClient(nil)"); // NewClient
     PushClient *phone = session->newClient(QStringLiteral("phone"));
     PushClient *laptop = session->newClient(QStringLiteral("laptop"));
     check(phone && session->newClient(QStringLiteral("phone")) == phone, "NewClient");
     check(session->count() == 2 && session->clients().size() == 2, "Len/Clients");
     check(session->exists(QStringLiteral("laptop")), "Exists(client)");
-    check(phone->key() == QVariant(QStringLiteral("phone")), "Key");          // Key, KeyString
-    check(phone->keyString() == QStringLiteral("phone") && session->keyString() == QStringLiteral("alice"),
+    check(phone->key() == QVariant(QStringLiteral("phone")), "Key"); // Key, KeyString
+    check(phone->keyString() == QStringLiteral("phone")
+                  && session->keyString() == QStringLiteral("alice"),
           "KeyString");
     check(phone->session() == session, "client session");
 
-    QList<int> streamed;                                                      // PullChan
+    QList<int> streamed; // PullChan
     QObject::connect(laptop, &PushClient::messageReceived, &app,
                      [&streamed](const QVariant &message) { streamed.append(message.toInt()); });
     int dropped = 0;
     QObject::connect(phone, &PushClient::overflowed, &app, [&dropped](int n) { dropped += n; });
 
-    const quint64 first = session->push(1);                                   // Push
+    const quint64 first = session->push(1); // Push
     session->push(2);
     session->push(3);
     check(first > 0 && session->lastMessageId() == first + 2, "push ids");
     check(streamed == QList<int>({1, 2, 3}), "messageReceived");
     check(dropped == 1 && phone->pending() == 2, "overflowed and pending");
 
-    QVariant message;                                                         // Pull
+    QVariant message; // Pull
     check(phone->tryPull(&message) && message.toInt() == 2, "tryPull");
     bool ok = false;
     check(phone->pull(1000, &ok).toInt() == 3 && ok, "pull");
     phone->pull(10, &ok);
     check(!ok, "pull timeout");
 
-    phone->close();                                                           // Close
+    phone->close(); // Close
     check(phone->isClosed(), "Close");
-    phone->deleteSelf();                                                      // DeleteSelf
-    session->deleteClient(QStringLiteral("missing"));                         // DeleteClient
+    phone->deleteSelf(); // DeleteSelf
+    session->deleteClient(QStringLiteral("missing")); // DeleteClient
     session->deleteClient(QStringLiteral("laptop"));
     check(session->count() == 0, "DeleteClient");
 
     QPointer<PushSession> tracked = session;
-    session->deleteSelf();                                                    // DeleteSelf
-    registry->deleteSession(QStringLiteral("missing"));                       // DeleteSession
+    session->deleteSelf(); // DeleteSelf
+    registry->deleteSession(QStringLiteral("missing")); // DeleteSession
     check(!registry->exists(QStringLiteral("alice")), "DeleteSession");
     QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
     check(tracked.isNull(), "session deleted");
