@@ -174,8 +174,9 @@ void PushSessionState::drain(PushThreadGroup *group)
     if (group->draining)
         return; // the delivery this call is nested in picks up what is new
     group->draining = true;
+    // The batch and the inbox trade storage each round, so a busy inbox stops reallocating.
+    QList<PushMessage> batch;
     for (;;) {
-        QList<PushMessage> batch;
         quint64 droppedFirst = 0;
         quint64 droppedLast = 0;
         Limits limits;
@@ -204,6 +205,7 @@ void PushSessionState::drain(PushThreadGroup *group)
             break;
         for (const PushMessage &message : std::as_const(batch))
             deliver(group, message, limits);
+        batch.clear(); // keeps its capacity for the inbox, and drops the payloads outside the lock
     }
     group->draining = false;
     sweep(group);

@@ -30,6 +30,7 @@ struct PushMessage
     quint64 id = 0;
     QVariant data; // implicitly shared: one copy of the payload, however many clients hold it
 };
+Q_DECLARE_TYPEINFO(PushMessage, Q_RELOCATABLE_TYPE);
 
 // One client's side of the engine. It outlives the PushClient object while the engine still
 // refers to it, which makes a late delivery or close() on a deleted client harmless.
