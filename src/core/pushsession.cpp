@@ -12,6 +12,7 @@
 #include <QtCore/QThread>
 
 #include <algorithm>
+#include <utility>
 
 namespace {
 
@@ -33,9 +34,10 @@ public:
         const PushSessionStatePtr session = m_session.lock();
         const PushThreadGroupPtr group = m_group.lock();
         if (session && group) {
-            group->dispatching = true;
+            // Saved and restored: a slot's nested event loop can re-enter this handler.
+            const bool outer = std::exchange(group->dispatching, true);
             session->drain(group.get());
-            group->dispatching = false;
+            group->dispatching = outer;
         }
         return true;
     }

@@ -3,6 +3,7 @@
 #include <QtPush/pushregistry.h>
 #include <QtPush/pushsession.h>
 
+#include <QtCore/QCoreApplication>
 #include <QtCore/QPointer>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QSemaphore>
@@ -41,6 +42,7 @@ private Q_SLOTS:
     void overflowedReportsHowManyWereDropped();
     void deleteSelfRemovesTheClient();
     void tryPullFromAnotherThreadIsRefused();
+    void nestedEventProcessingAndDeletionInASlotAreSafe();
 };
 
 void tst_PushClient::init()
@@ -412,6 +414,38 @@ void tst_PushClient::tryPullFromAnotherThreadIsRefused()
     delete other;
     QVERIFY(!pulled);
     QCOMPARE(client->pending(), 1); // still there for its own thread
+}
+
+void tst_PushClient::nestedEventProcessingAndDeletionInASlotAreSafe()
+{
+    // A slot that processes events (as a modal dialog would) while another push arrives, then
+    // deletes its client: the thread's last one, inside the session's own wake-up handler.
+    WorkerThread worker; // outlives the registry
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    QSemaphore inSlot;
+    QSemaphore pushedAgain;
+    std::atomic<int> received{0};
+    QPointer<PushClient> client;
+    worker.run([&] {
+        client = session->newClient(QStringLiteral("w"));
+        connect(client, &PushClient::messageReceived, worker.context(), [&] {
+            if (received.fetch_add(1) > 0)
+                return;
+            inSlot.release();
+            pushedAgain.acquire();
+            QCoreApplication::processEvents(); // handles the wake-up for the second push
+            delete client.data();
+        });
+    });
+    session->push(1);
+    QVERIFY(inSlot.tryAcquire(1, 10000));
+    session->push(2);
+    pushedAgain.release();
+    QTRY_VERIFY(client.isNull());
+    session->push(3); // the thread has no clients left; the session carries on
+    QCOMPARE(session->count(), 0);
+    QCOMPARE(received.load(), 1); // deleted before the second message reached it
 }
 
 QTEST_GUILESS_MAIN(tst_PushClient)
