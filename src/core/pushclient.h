@@ -17,7 +17,7 @@ struct PushSessionState;
 
     A client is created by PushSession::newClient() and lives in the thread that created it; it
     emits there and moveToThread() moves it with its queued messages. Every message pushed to its
-    session after the client was created reaches it once, in push order per pusher. A message is
+    session after the client was created reaches it once, in id order. A message is
     consumed once: by tryPull()/pull(), or by the emission of messageReceived() as soon as anything
     is connected to that signal (streaming starts with what was queued before).
 
@@ -28,8 +28,10 @@ struct PushSessionState;
     deletion of the session delete it with deleteLater() in its own thread; hold the pointer in a
     QPointer across event loops. Deleting it directly from its own thread is allowed too.
 
-    Threading: close(), isClosed(), pending(), key() and keyString() are thread-safe. tryPull()
-    and pull() are called from the client's thread, which is also where the signals are emitted.
+    Threading: close(), isClosed(), pending(), lastMessageId(), key() and keyString() are
+    thread-safe. tryPull() and pull() are called from the client's thread, which is also where
+    the signals are emitted. Delete a client before the thread it lives in finishes: Qt runs no
+    deleteLater() in a finished thread.
 */
 class QTPUSHCORE_EXPORT PushClient : public QObject
 {
