@@ -89,8 +89,11 @@ bool PushClient::tryPull(QVariant *message)
                               << "lives in another thread; pull from its thread or move it";
         return false;
     }
+    // Local references: a slot run by the delivery below may delete this very client.
+    const PushSessionStatePtr session = d->session;
+    const PushClientStatePtr state = d->state;
     PushMessage taken;
-    if (!d->session->takeQueued(d->state, &taken))
+    if (!session->takeQueued(state, &taken))
         return false;
     *message = std::move(taken.data);
     return true;
@@ -163,8 +166,12 @@ bool PushClient::event(QEvent *event)
             QCoreApplication::postEvent(this, new QEvent(AttachEvent));
         }
     } else if (event->type() == AttachEvent) {
-        if (!isClosed())
-            d->session->refreshAndFlush(d->state);
+        if (!isClosed()) {
+            // Local references: a slot run by the flush may delete this very client.
+            const PushSessionStatePtr session = d->session;
+            const PushClientStatePtr state = d->state;
+            session->refreshAndFlush(state);
+        }
         return true;
     }
     return QObject::event(event);

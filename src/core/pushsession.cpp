@@ -175,6 +175,8 @@ void PushSessionState::drain(PushThreadGroup *group)
 {
     if (group->draining)
         return; // the delivery this call is nested in picks up what is new
+    // A slot may delete the thread's last client, which can release the group: keep it alive.
+    const PushThreadGroupPtr keepAlive = group->shared_from_this();
     group->draining = true;
     // The batch and the inbox trade storage each round, so a busy inbox stops reallocating.
     QList<PushMessage> batch;
@@ -235,6 +237,7 @@ void PushSessionState::prune(PushThreadGroup *group)
 {
     if (group->draining || !group->needsPrune.exchange(false, std::memory_order_relaxed))
         return;
+    group->removed.clear();
     group->members.removeIf([](const PushClientStatePtr &client) {
         if (client && !client->closed.load(std::memory_order_relaxed))
             return false;
@@ -256,7 +259,9 @@ void PushSessionState::releaseIfEmpty(PushThreadGroup *group)
     // Only the group's own thread adds members, so an empty group stays empty while we drop it.
     if (group->liveMembers > 0 || group->draining)
         return;
+    const PushThreadGroupPtr keepAlive = group->shared_from_this(); // until we are done with it
     group->members.clear();
+    group->removed.clear();
     {
         QMutexLocker locker(&mutex);
         const qsizetype index = groups.indexOf(group->shared_from_this());
@@ -379,7 +384,11 @@ void PushSessionState::removeMember(PushThreadGroup *group, const PushClientStat
 {
     const qsizetype index = std::exchange(client->memberIndex, -1);
     if (index >= 0 && index < group->members.size() && group->members.at(index) == client) {
-        group->members[index].reset(); // compacted by the next prune, not here: O(1) per client
+        // Compacted by the next prune, not here: O(1) per client. A delivery in progress may
+        // still hold the raw pointer (a slot deleted the client), so the state lives till then.
+        if (group->draining)
+            group->removed.append(std::move(group->members[index]));
+        group->members[index].reset();
         --group->liveMembers;
         group->needsPrune.store(true, std::memory_order_relaxed);
     }

@@ -85,6 +85,7 @@ struct PushThreadGroup : std::enable_shared_from_this<PushThreadGroup>
     // a delivery may iterate it while slots add or delete clients.
     QList<PushClientStatePtr> members;
     qsizetype liveMembers = 0; // entries that are not cleared
+    QList<PushClientStatePtr> removed; // cleared during a delivery; freed after it
     bool draining = false;
     bool dispatching = false; // inside the dispatcher's own event handler
     bool needsSweep = false; // some member has overflows to report or receivers to re-check
