@@ -8,6 +8,7 @@
 #include <QtCore/QCoreApplication>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QMutex>
+#include <QtCore/QSemaphore>
 #include <QtCore/QThread>
 
 #include <cstdio>
@@ -47,8 +48,10 @@ int main(int argc, char *argv[])
 
     // The laptop's client is created in its worker thread, so it lives and pulls there.
     int laptopReceived = 0;
-    QThread *laptop = QThread::create([alice, &laptopReceived] {
+    QSemaphore laptopReady;
+    QThread *laptop = QThread::create([alice, &laptopReceived, &laptopReady] {
         PushClient *client = alice->newClient(QStringLiteral("laptop"));
+        laptopReady.release();
         for (int i = 0; i < messages; ++i) {
             bool ok = false;
             const QVariant message = client->pull(5000, &ok);
@@ -62,8 +65,7 @@ int main(int argc, char *argv[])
         client->deleteSelf();
     });
     laptop->start();
-    while (alice->count() < 2) // wait until the laptop's client exists, so it sees every push
-        QThread::msleep(1);
+    laptopReady.acquire(); // the laptop's client exists, so it sees every push
 
     for (int i = 1; i <= messages; ++i) {
         const QVariantMap message{{QStringLiteral("title"), QStringLiteral("notification")},

@@ -47,6 +47,13 @@ private:
     std::weak_ptr<PushThreadGroup> m_group;
 };
 
+// How many ids of the contiguous run [first, last] come after \a afterId (0 for an empty run).
+quint64 idsAfter(quint64 first, quint64 last, quint64 afterId)
+{
+    first = std::max(first, afterId + 1);
+    return last >= first && last != 0 ? last - first + 1 : 0;
+}
+
 QMetaMethod messageReceivedSignal()
 {
     static const QMetaMethod method = QMetaMethod::fromSignal(&PushClient::messageReceived);
@@ -156,10 +163,7 @@ void PushSessionState::deliverTo(PushThreadGroup *group, PushClientState *client
 {
     if (message.id <= client->afterId || client->closed.load(std::memory_order_relaxed))
         return;
-    if (client->receiversChanged.load(std::memory_order_relaxed)) {
-        refreshStreaming(client);
-        flush(client);
-    }
+    startStreamingIfConnected(client);
     if (client->streaming && client->queue.isEmpty() && client->client) {
         client->lastId.store(message.id, std::memory_order_relaxed);
         Q_EMIT client->client->messageReceived(message.data);
@@ -196,11 +200,10 @@ void PushSessionState::drain(PushThreadGroup *group)
         if (droppedLast != 0) {
             // The run of ids the inbox dropped counts against every client that was there for it.
             for (const PushClientStatePtr &client : std::as_const(group->members)) {
-                if (!client)
-                    continue;
-                const quint64 from = std::max(droppedFirst, client->afterId + 1);
-                if (droppedLast >= from) {
-                    client->droppedUnreported += int(droppedLast - from + 1);
+                const quint64 dropped
+                        = client ? idsAfter(droppedFirst, droppedLast, client->afterId) : 0;
+                if (dropped > 0) {
+                    client->droppedUnreported += int(dropped);
                     group->needsSweep = true;
                 }
             }
@@ -223,10 +226,7 @@ void PushSessionState::sweep(PushThreadGroup *group)
             const PushClientStatePtr client = group->members.at(i);
             if (!client)
                 continue;
-            if (client->receiversChanged.load(std::memory_order_relaxed)) {
-                refreshStreaming(client.get());
-                flush(client.get());
-            }
+            startStreamingIfConnected(client.get());
             reportOverflow(client.get());
         }
     }
@@ -235,7 +235,9 @@ void PushSessionState::sweep(PushThreadGroup *group)
 
 void PushSessionState::prune(PushThreadGroup *group)
 {
-    if (group->draining || !group->needsPrune.exchange(false, std::memory_order_relaxed))
+    // A plain load first: this runs after every direct push, and the flag is rarely set.
+    if (group->draining || !group->needsPrune.load(std::memory_order_relaxed)
+        || !group->needsPrune.exchange(false, std::memory_order_relaxed))
         return;
     group->removed.clear();
     group->members.removeIf([](const PushClientStatePtr &client) {
@@ -277,13 +279,16 @@ void PushSessionState::releaseIfEmpty(PushThreadGroup *group)
     group->dispatcher = nullptr;
 }
 
-void PushSessionState::refreshStreaming(PushClientState *client)
+void PushSessionState::startStreamingIfConnected(PushClientState *client)
 {
-    client->receiversChanged.store(false, std::memory_order_relaxed);
     // isSignalConnected() takes Qt's connection lock, so it runs only after connectNotify or
     // disconnectNotify flagged a change, never per message.
+    if (!client->receiversChanged.load(std::memory_order_relaxed))
+        return;
+    client->receiversChanged.store(false, std::memory_order_relaxed);
     client->streaming
             = client->client && client->client->isSignalConnected(messageReceivedSignal());
+    flush(client); // the backlog first, before anything newer
 }
 
 void PushSessionState::flush(PushClientState *client)
@@ -357,13 +362,12 @@ void PushSessionState::leaveThread(const PushClientStatePtr &client)
             if (message.id > client->afterId)
                 enqueue(client.get(), message, limits);
         }
-        if (group->droppedLast != 0) {
-            const quint64 from = std::max(group->droppedFirst, client->afterId + 1);
-            if (group->droppedLast >= from)
-                client->droppedUnreported += int(group->droppedLast - from + 1);
-        }
+        client->droppedUnreported
+                += int(idsAfter(group->droppedFirst, group->droppedLast, client->afterId));
         client->group.reset();
         homeless.append(client);
+        // Look at the receivers again once in the new thread, and stream the backlog from there.
+        client->receiversChanged.store(true, std::memory_order_relaxed);
     }
     removeMember(group.get(), client);
 }
@@ -406,8 +410,7 @@ void PushSessionState::refreshAndFlush(const PushClientStatePtr &client)
         return;
     }
     drain(group);
-    refreshStreaming(client.get());
-    flush(client.get());
+    startStreamingIfConnected(client.get());
 }
 
 bool PushSessionState::takeQueued(const PushClientStatePtr &client, PushMessage *message)
@@ -431,15 +434,13 @@ int PushSessionState::pending(const PushClientStatePtr &client) const
     if (client->closed.load(std::memory_order_relaxed))
         return 0;
     QMutexLocker locker(&mutex);
-    qint64 inInbox = 0;
+    quint64 inInbox = 0;
     if (client->group && !client->group->inbox.isEmpty()) {
-        const QList<PushMessage> &inbox = client->group->inbox;
-        const quint64 first = std::max(inbox.first().id, client->afterId + 1);
-        if (inbox.last().id >= first)
-            inInbox = qint64(inbox.last().id - first + 1);
+        const QList<PushMessage> &inbox = client->group->inbox; // its ids are a contiguous run
+        inInbox = idsAfter(inbox.first().id, inbox.last().id, client->afterId);
     }
-    return int(
-            std::min<qint64>(client->queued.load(std::memory_order_relaxed) + inInbox, maxBuffer));
+    const quint64 queued = quint64(client->queued.load(std::memory_order_relaxed));
+    return int(std::min<quint64>(queued + inInbox, quint64(maxBuffer)));
 }
 
 void PushSessionState::close(const PushClientStatePtr &client, bool deleteObject)

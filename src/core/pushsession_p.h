@@ -139,7 +139,7 @@ private:
     void prune(PushThreadGroup *group);
     void removeMember(PushThreadGroup *group, const PushClientStatePtr &client);
     void releaseIfEmpty(PushThreadGroup *group);
-    static void refreshStreaming(PushClientState *client);
+    static void startStreamingIfConnected(PushClientState *client); // after receivers changed
     static void flush(PushClientState *client);
     static void reportOverflow(PushClientState *client);
 };
