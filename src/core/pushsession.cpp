@@ -576,35 +576,42 @@ PushClient *PushSession::newClient(const QVariant &id)
                               << "in session" << d->keyString;
         return nullptr;
     }
-    PushClientStatePtr state;
+    if (PushClient *existing = findClient(keyString))
+        return existing;
+    // Built completely before it is published, so that a concurrent newClient() or findClient()
+    // with the same id never sees a client without its object.
+    const auto state = std::make_shared<PushClientState>(id, keyString);
+    auto priv = std::make_unique<PushClientPrivate>();
+    priv->session = d->state;
+    priv->state = state;
+    std::unique_ptr<PushClient> client(new PushClient(std::move(priv)));
+    state->client = client.get();
+    PushClient *winner = nullptr;
     {
         QMutexLocker locker(&d->state->mutex);
         if (d->state->shutDown) {
+            locker.unlock();
             qCWarning(lcPushCore) << "PushSession::newClient: session" << d->keyString
                                   << "was deleted";
             return nullptr;
         }
-        if (const PushClientStatePtr existing = d->state->clients.value(keyString))
-            return existing->client;
-        state = std::make_shared<PushClientState>(id, keyString);
-        d->state->clients.insert(keyString, state);
-        // Homeless until it joins this thread's group below; pushes meanwhile queue for it.
-        d->state->homeless.append(state);
-        state->afterId = d->state->lastId;
+        if (const PushClientStatePtr existing = d->state->clients.value(keyString)) {
+            winner = existing->client; // another thread created it meanwhile
+        } else {
+            d->state->clients.insert(keyString, state);
+            // Homeless until it joins this thread's group below; pushes meanwhile queue for it.
+            d->state->homeless.append(state);
+            state->afterId = d->state->lastId;
+        }
     }
-    auto priv = std::make_unique<PushClientPrivate>();
-    priv->session = d->state;
-    priv->state = state;
-    auto *client = new PushClient(std::move(priv));
-    {
-        QMutexLocker locker(&d->state->mutex);
-        state->client = client;
-    }
+    if (winner)
+        return winner; // ours was never published: the unique_ptr deletes it
+    PushClient *const created = client.release(); // owned by the session from here on
     d->state->joinCurrentThread(state);
     qCDebug(lcPushCore) << "session" << d->keyString << "added client" << keyString;
     Q_EMIT clientAdded(keyString);
     Q_EMIT countChanged();
-    return client;
+    return created;
 }
 
 PushClient *PushSession::findClient(const QVariant &id) const

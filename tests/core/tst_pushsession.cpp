@@ -5,8 +5,13 @@
 
 #include <QtCore/QPointer>
 #include <QtCore/QRegularExpression>
+#include <QtCore/QSemaphore>
+#include <QtCore/QThread>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
+
+#include <atomic>
+#include <memory>
 
 class tst_PushSession : public QObject
 {
@@ -34,6 +39,7 @@ private Q_SLOTS:
     void loweringMaxBufferTrimsQueues();
     void messageIsStoredOnceAndShared();
     void deleteSelfRemovesTheSession();
+    void concurrentNewClientWithOneIdNeverReturnsNull();
 };
 
 void tst_PushSession::init()
@@ -319,6 +325,35 @@ void tst_PushSession::deleteSelfRemovesTheSession()
     session->deleteSelf();
     QVERIFY(!registry.exists(QStringLiteral("s")));
     QTRY_VERIFY(session.isNull());
+}
+
+void tst_PushSession::concurrentNewClientWithOneIdNeverReturnsNull()
+{
+    // Two threads ask for the same client at once, many times: each call returns a client (the
+    // one that won the race), never nullptr, and the session holds one client per id.
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    std::atomic<int> nulls{0};
+    QSemaphore go;
+    const auto racer = [&] {
+        go.acquire();
+        for (int round = 0; round < 2000; ++round) {
+            PushClient *client = session->newClient(round);
+            if (!client)
+                nulls.fetch_add(1);
+        }
+    };
+    std::unique_ptr<QThread> first(QThread::create(racer));
+    std::unique_ptr<QThread> second(QThread::create(racer));
+    first->start();
+    second->start();
+    go.release(2);
+    QVERIFY(first->wait(60000));
+    QVERIFY(second->wait(60000));
+    QCOMPARE(nulls.load(), 0);
+    QCOMPARE(session->count(), 2000);
+    for (const QVariant &id : session->clients())
+        delete session->findClient(id); // they live in finished threads: delete them here
 }
 
 QTEST_GUILESS_MAIN(tst_PushSession)
