@@ -12,6 +12,7 @@
 #include <QtCore/QThread>
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 namespace {
@@ -60,6 +61,12 @@ QMetaMethod messageReceivedSignal()
     return method;
 }
 
+qint64 steadyMilliseconds()
+{
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
 } // namespace
 
 // ---- the engine ---------------------------------------------------------------------------
@@ -76,6 +83,11 @@ quint64 PushSessionState::push(const QVariant &data)
             return 0;
         message = {++lastId, data};
         limits = limitsLocked();
+        if (retainLimit > 0) {
+            const qint64 now = retentionPeriodMs > 0 ? steadyMilliseconds() : 0;
+            retained.append({message, now});
+            pruneRetainedLocked(now);
+        }
         for (const PushThreadGroupPtr &group : std::as_const(groups)) {
             // The pusher's own thread takes the message without a hop, unless older messages
             // still wait in its inbox (order) or it is inside its own delivery (re-entrancy).
@@ -101,6 +113,17 @@ quint64 PushSessionState::push(const QVariant &data)
             sweep(direct.get());
     }
     return message.id;
+}
+
+void PushSessionState::pruneRetainedLocked(qint64 nowMs)
+{
+    qsizetype drop = std::max<qsizetype>(retained.size() - retainLimit, 0);
+    if (retentionPeriodMs > 0) {
+        while (drop < retained.size() && nowMs - retained.at(drop).pushedAtMs > retentionPeriodMs)
+            ++drop;
+    }
+    if (drop > 0)
+        retained.remove(0, drop);
 }
 
 void PushSessionState::appendToInboxLocked(PushThreadGroup *group, const PushMessage &message,
@@ -549,6 +572,78 @@ void PushSession::setMaxBuffer(int maxBuffer)
         d->state->maxBuffer = maxBuffer;
     }
     Q_EMIT maxBufferChanged();
+}
+
+int PushSession::retainedMessages() const
+{
+    QMutexLocker locker(&d->state->mutex);
+    return d->state->retainLimit;
+}
+
+void PushSession::setRetainedMessages(int messages)
+{
+    if (messages < 0) {
+        qCWarning(lcPushCore) << "PushSession::setRetainedMessages: refusing" << messages
+                              << "for session" << d->keyString;
+        return;
+    }
+    {
+        QMutexLocker locker(&d->state->mutex);
+        if (d->state->retainLimit == messages)
+            return;
+        d->state->retainLimit = messages;
+        d->state->pruneRetainedLocked(steadyMilliseconds());
+    }
+    Q_EMIT retentionChanged();
+}
+
+int PushSession::retentionPeriod() const
+{
+    QMutexLocker locker(&d->state->mutex);
+    return d->state->retentionPeriodMs;
+}
+
+void PushSession::setRetentionPeriod(int milliseconds)
+{
+    if (milliseconds < 0) {
+        qCWarning(lcPushCore) << "PushSession::setRetentionPeriod: refusing" << milliseconds
+                              << "for session" << d->keyString;
+        return;
+    }
+    {
+        QMutexLocker locker(&d->state->mutex);
+        if (d->state->retentionPeriodMs == milliseconds)
+            return;
+        d->state->retentionPeriodMs = milliseconds;
+        // Messages retained while no period was set carry no usable time: count them as new.
+        const qint64 now = steadyMilliseconds();
+        for (PushSessionState::Retained &entry : d->state->retained)
+            entry.pushedAtMs = now;
+    }
+    Q_EMIT retentionChanged();
+}
+
+QList<PushSession::Message> PushSession::messagesAfter(quint64 afterId,
+                                                       quint64 *oldestRetained) const
+{
+    QList<Message> messages;
+    QMutexLocker locker(&d->state->mutex);
+    PushSessionState &state = *d->state;
+    if (state.retentionPeriodMs > 0)
+        state.pruneRetainedLocked(steadyMilliseconds());
+    if (oldestRetained) {
+        *oldestRetained =
+                state.retained.isEmpty() ? state.lastId + 1 : state.retained.first().message.id;
+    }
+    if (state.retained.isEmpty() || afterId >= state.lastId)
+        return messages;
+    // Ids are contiguous, so the first wanted one is found by subtraction.
+    const quint64 firstId = state.retained.first().message.id;
+    const qsizetype from = afterId < firstId ? 0 : qsizetype(afterId - firstId + 1);
+    messages.reserve(state.retained.size() - from);
+    for (qsizetype i = from; i < state.retained.size(); ++i)
+        messages.append({state.retained.at(i).message.id, state.retained.at(i).message.data});
+    return messages;
 }
 
 PushSession::OverflowPolicy PushSession::overflowPolicy() const

@@ -35,6 +35,10 @@ class QTPUSHCORE_EXPORT PushSession : public QObject
     Q_PROPERTY(int maxBuffer READ maxBuffer WRITE setMaxBuffer NOTIFY maxBufferChanged)
     Q_PROPERTY(OverflowPolicy overflowPolicy READ overflowPolicy WRITE setOverflowPolicy NOTIFY
                        overflowPolicyChanged)
+    Q_PROPERTY(int retainedMessages READ retainedMessages WRITE setRetainedMessages NOTIFY
+                       retentionChanged)
+    Q_PROPERTY(int retentionPeriod READ retentionPeriod WRITE setRetentionPeriod NOTIFY
+                       retentionChanged)
     Q_PROPERTY(int count READ count NOTIFY countChanged)
     Q_PROPERTY(quint64 lastMessageId READ lastMessageId)
 
@@ -45,6 +49,13 @@ public:
         DropNewest, //!< keep the queue, drop the new message for that client
     };
     Q_ENUM(OverflowPolicy)
+
+    //! A message as the session retains it.
+    struct Message
+    {
+        quint64 id = 0;
+        QVariant data;
+    };
 
     ~PushSession() override;
 
@@ -61,6 +72,20 @@ public:
 
     OverflowPolicy overflowPolicy() const;
     void setOverflowPolicy(OverflowPolicy policy);
+
+    //! How many of its newest messages the session keeps for messagesAfter(), so that a client
+    //! that reconnects can catch up (protocol.md: since=). 0, the default, keeps none.
+    int retainedMessages() const;
+    void setRetainedMessages(int messages);
+    //! How long a retained message is kept, in milliseconds; 0 (the default) keeps it until
+    //! retainedMessages newer ones push it out.
+    int retentionPeriod() const;
+    void setRetentionPeriod(int milliseconds);
+    //! The retained messages with an id above \a afterId, oldest first. \a oldestRetained is set
+    //! to the id of the oldest message still retained (lastMessageId() + 1 when none is), so a
+    //! caller can tell which of the messages it asked for are gone. Thread-safe; never blocks
+    //! for longer than a copy of the list.
+    QList<Message> messagesAfter(quint64 afterId, quint64 *oldestRetained = nullptr) const;
 
     //! Returns the client with \a id, creating it in the calling thread if it does not exist.
     //! A null or empty id returns nullptr with a warning. The session owns the client; see
@@ -87,6 +112,7 @@ public:
 Q_SIGNALS:
     void maxBufferChanged();
     void overflowPolicyChanged();
+    void retentionChanged();
     void countChanged();
     void clientAdded(const QString &clientKey);
     void clientRemoved(const QString &clientKey);

@@ -27,6 +27,8 @@ struct PushThreadGroup;
 
 struct PushMessage
 {
+    PushMessage() = default;
+    PushMessage(quint64 id, const QVariant &data) : id(id), data(data) { }
     quint64 id = 0;
     QVariant data; // implicitly shared: one copy of the payload, however many clients hold it
 };
@@ -104,6 +106,16 @@ struct PushSessionState : std::enable_shared_from_this<PushSessionState>
     int maxBuffer = 10;
     PushSession::OverflowPolicy policy = PushSession::DropOldest;
     bool shutDown = false;
+    // The newest messages, for PushSession::messagesAfter(); ids contiguous, oldest first.
+    struct Retained
+    {
+        PushMessage message;
+        qint64 pushedAtMs; // steady clock; only read when retentionPeriodMs is set
+    };
+    QList<Retained> retained;
+    int retainLimit = 0;
+    int retentionPeriodMs = 0;
+    void pruneRetainedLocked(qint64 nowMs);
     QMap<QString, PushClientStatePtr> clients;
     QList<PushThreadGroupPtr> groups;
     QList<PushClientStatePtr> homeless;

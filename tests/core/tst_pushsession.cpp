@@ -40,6 +40,10 @@ private Q_SLOTS:
     void messageIsStoredOnceAndShared();
     void deleteSelfRemovesTheSession();
     void concurrentNewClientWithOneIdNeverReturnsNull();
+    void retainsNothingByDefault();
+    void retainsTheNewestMessages();
+    void messagesAfterReturnsOnlyNewerOnes();
+    void retentionPeriodDropsOldMessages();
 };
 
 void tst_PushSession::init()
@@ -354,6 +358,68 @@ void tst_PushSession::concurrentNewClientWithOneIdNeverReturnsNull()
     QCOMPARE(session->count(), 2000);
     for (const QVariant &id : session->clients())
         delete session->findClient(id); // they live in finished threads: delete them here
+}
+
+void tst_PushSession::retainsNothingByDefault()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    session->push(1);
+    quint64 oldest = 0;
+    QVERIFY(session->messagesAfter(0, &oldest).isEmpty());
+    QCOMPARE(oldest, 2u); // nothing retained: the next id
+}
+
+void tst_PushSession::retainsTheNewestMessages()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    QSignalSpy changed(session, &PushSession::retentionChanged);
+    session->setRetainedMessages(3);
+    session->setRetainedMessages(3);
+    QCOMPARE(changed.size(), 1);
+    for (int i = 1; i <= 5; ++i)
+        session->push(i * 10);
+    quint64 oldest = 0;
+    const QList<PushSession::Message> kept = session->messagesAfter(0, &oldest);
+    QCOMPARE(kept.size(), 3);
+    QCOMPARE(oldest, 3u);
+    for (int i = 0; i < 3; ++i) {
+        QCOMPARE(kept.at(i).id, quint64(i + 3));
+        QCOMPARE(kept.at(i).data.toInt(), (i + 3) * 10);
+    }
+    session->setRetainedMessages(1); // lowering trims at once
+    QCOMPARE(session->messagesAfter(0, &oldest).size(), 1);
+    QCOMPARE(oldest, 5u);
+}
+
+void tst_PushSession::messagesAfterReturnsOnlyNewerOnes()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    session->setRetainedMessages(100);
+    for (int i = 1; i <= 10; ++i)
+        session->push(i);
+    QList<PushSession::Message> after = session->messagesAfter(7);
+    QCOMPARE(after.size(), 3);
+    QCOMPARE(after.first().id, 8u);
+    QCOMPARE(after.last().id, 10u);
+    QVERIFY(session->messagesAfter(10).isEmpty());
+    QVERIFY(session->messagesAfter(1000).isEmpty()); // an id from the future asks for nothing
+}
+
+void tst_PushSession::retentionPeriodDropsOldMessages()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    session->setRetainedMessages(100);
+    session->setRetentionPeriod(200);
+    session->push(1);
+    quint64 oldest = 0;
+    QTRY_VERIFY(session->messagesAfter(0, &oldest).isEmpty());
+    QCOMPARE(oldest, 2u);
+    session->push(2); // a fresh one is kept again
+    QCOMPARE(session->messagesAfter(0).size(), 1);
 }
 
 QTEST_GUILESS_MAIN(tst_PushSession)
