@@ -1,1 +1,288 @@
-int main() { return 0; }
+// SPDX-License-Identifier: MIT
+// qtpush-server: serves the process-wide PushRegistry over HTTP and WebSocket on one port.
+// Command line, environment, signals and wiring only; everything else is QtPush::Server.
+
+#include <QtPush/pushregistry.h>
+#include <QtPush/pushserver.h>
+#include <QtPush/pushtoken.h>
+
+#include <QtCore/QCommandLineParser>
+#include <QtCore/QCoreApplication>
+#include <QtCore/QFile>
+#include <QtCore/QLoggingCategory>
+#include <QtCore/QSocketNotifier>
+#include <QtNetwork/QSslCertificate>
+#include <QtNetwork/QSslConfiguration>
+#include <QtNetwork/QSslKey>
+
+#include <csignal>
+#include <cstdio>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace {
+
+int signalPipe[2] = {-1, -1};
+
+void onTerminationSignal(int)
+{
+    const char byte = 1;
+    // write() is async-signal-safe; the event loop does the real work (signal-safety(7)).
+    [[maybe_unused]] const ssize_t written = ::write(signalPipe[0], &byte, 1);
+}
+
+struct Option
+{
+    QString name;
+    QString environment;
+    QString description;
+    QString valueName;
+    QString defaultValue;
+};
+
+// Every setting, with its environment variable; a flag wins over the environment.
+const QList<Option> &options()
+{
+    static const QList<Option> list = {
+            {QStringLiteral("host"), QStringLiteral("QTPUSH_HOST"),
+             QStringLiteral("Address to listen on."), QStringLiteral("addr"),
+             QStringLiteral("127.0.0.1")},
+            {QStringLiteral("port"), QStringLiteral("QTPUSH_PORT"),
+             QStringLiteral("Port to listen on; 0 picks a free one."), QStringLiteral("n"),
+             QStringLiteral("8080")},
+            {QStringLiteral("secret"),
+             QStringLiteral("QTPUSH_SECRET"),
+             QStringLiteral("HS256 secret: every request then needs a JWT."),
+             QStringLiteral("s"),
+             {}},
+            {QStringLiteral("tls-cert"),
+             QStringLiteral("QTPUSH_TLS_CERT"),
+             QStringLiteral("PEM certificate (chain) for https and wss."),
+             QStringLiteral("file"),
+             {}},
+            {QStringLiteral("tls-key"),
+             QStringLiteral("QTPUSH_TLS_KEY"),
+             QStringLiteral("PEM private key for --tls-cert."),
+             QStringLiteral("file"),
+             {}},
+            {QStringLiteral("max-message-bytes"), QStringLiteral("QTPUSH_MAX_MESSAGE_BYTES"),
+             QStringLiteral("Largest message accepted."), QStringLiteral("n"),
+             QStringLiteral("65536")},
+            {QStringLiteral("max-connections"), QStringLiteral("QTPUSH_MAX_CONNECTIONS"),
+             QStringLiteral("Concurrent connections; 0 for no limit."), QStringLiteral("n"),
+             QStringLiteral("0")},
+            {QStringLiteral("max-clients-per-session"),
+             QStringLiteral("QTPUSH_MAX_CLIENTS_PER_SESSION"),
+             QStringLiteral("Clients one session may have; 0 for no limit."), QStringLiteral("n"),
+             QStringLiteral("0")},
+            {QStringLiteral("push-rate"), QStringLiteral("QTPUSH_PUSH_RATE"),
+             QStringLiteral("Pushes per second one connection may make; 0 for no limit."),
+             QStringLiteral("n"), QStringLiteral("0")},
+            {QStringLiteral("client-grace"), QStringLiteral("QTPUSH_CLIENT_GRACE"),
+             QStringLiteral("Seconds a disconnected client keeps its buffer."),
+             QStringLiteral("seconds"), QStringLiteral("60")},
+            {QStringLiteral("client-buffer"), QStringLiteral("QTPUSH_CLIENT_BUFFER"),
+             QStringLiteral("Undelivered messages a client may have before a gap."),
+             QStringLiteral("n"), QStringLiteral("256")},
+            {QStringLiteral("retain-messages"), QStringLiteral("QTPUSH_RETAIN_MESSAGES"),
+             QStringLiteral("Messages a session keeps for since= resumption."), QStringLiteral("n"),
+             QStringLiteral("1024")},
+            {QStringLiteral("retain-seconds"), QStringLiteral("QTPUSH_RETAIN_SECONDS"),
+             QStringLiteral("How long a session keeps them."), QStringLiteral("seconds"),
+             QStringLiteral("300")},
+            {QStringLiteral("ping-interval"), QStringLiteral("QTPUSH_PING_INTERVAL"),
+             QStringLiteral(
+                     "Seconds between pings of a quiet WebSocket; twice that silent drops it."),
+             QStringLiteral("seconds"), QStringLiteral("30")},
+    };
+    return list;
+}
+
+[[noreturn]] void fail(const QString &message, int code = 2)
+{
+    std::fprintf(stderr, "qtpush-server: %s\n", qPrintable(message));
+    std::exit(code);
+}
+
+class Settings
+{
+public:
+    explicit Settings(const QCommandLineParser &parser) : m_parser(parser) { }
+
+    QString text(const QString &name) const
+    {
+        if (m_parser.isSet(name))
+            return m_parser.value(name);
+        for (const Option &option : options()) {
+            if (option.name == name && qEnvironmentVariableIsSet(qPrintable(option.environment)))
+                return qEnvironmentVariable(qPrintable(option.environment));
+        }
+        return m_parser.value(name); // the default
+    }
+
+    qint64 number(const QString &name, qint64 min, qint64 max) const
+    {
+        bool ok = false;
+        const qint64 value = text(name).toLongLong(&ok);
+        if (!ok || value < min || value > max)
+            fail(QStringLiteral("--%1 must be a whole number from %2 to %3, not \"%4\"")
+                         .arg(name)
+                         .arg(min)
+                         .arg(max)
+                         .arg(text(name)));
+        return value;
+    }
+
+private:
+    const QCommandLineParser &m_parser;
+};
+
+int issueToken(const QCommandLineParser &parser, const Settings &settings)
+{
+    const QByteArray secret = settings.text(QStringLiteral("secret")).toUtf8();
+    if (secret.isEmpty())
+        fail(QStringLiteral("--issue-token needs --secret (or QTPUSH_SECRET)"));
+    PushToken token;
+    token.session = parser.value(QStringLiteral("issue-token"));
+    token.client = parser.value(QStringLiteral("client"));
+    const QStringList scopes
+            = parser.value(QStringLiteral("scope")).split(u' ', Qt::SkipEmptyParts);
+    for (const QString &scope : scopes) {
+        if (scope == QStringLiteral("subscribe"))
+            token.scopes |= PushToken::Subscribe;
+        else if (scope == QStringLiteral("push"))
+            token.scopes |= PushToken::Push;
+        else if (scope == QStringLiteral("admin"))
+            token.scopes |= PushToken::Admin;
+        else
+            fail(QStringLiteral("unknown scope \"%1\"").arg(scope));
+    }
+    const qint64 expiresIn = settings.number(QStringLiteral("expires-in"), 0, 10LL * 365 * 86400);
+    if (expiresIn > 0)
+        token.expires = QDateTime::currentDateTimeUtc().addSecs(expiresIn);
+    std::printf("%s\n", token.sign(secret).constData());
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("qtpush-server"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(QTPUSH_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+            "Serves QtPush sessions over WebSocket, Server-Sent Events, long-poll and HTTP push "
+            "on one port (docs/protocol.md). Every option can also be set from the environment "
+            "variable named in its description; the option wins."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    for (const Option &option : options()) {
+        parser.addOption(QCommandLineOption(
+                option.name, option.description + QStringLiteral(" [%1]").arg(option.environment),
+                option.valueName, option.defaultValue));
+    }
+    parser.addOption(QCommandLineOption(
+            QStringLiteral("allow-insecure-remote"),
+            QStringLiteral("Listen on a non-loopback address without a secret.")));
+    parser.addOption(QCommandLineOption(
+            QStringLiteral("issue-token"),
+            QStringLiteral("Print a token for this session, signed with --secret, and exit."),
+            QStringLiteral("session")));
+    parser.addOption(QCommandLineOption(QStringLiteral("scope"),
+                                        QStringLiteral("Scopes of --issue-token."),
+                                        QStringLiteral("words"), QStringLiteral("subscribe push")));
+    parser.addOption(QCommandLineOption(QStringLiteral("client"),
+                                        QStringLiteral("The one client id --issue-token allows."),
+                                        QStringLiteral("id")));
+    parser.addOption(
+            QCommandLineOption(QStringLiteral("expires-in"),
+                               QStringLiteral("Lifetime of --issue-token; 0 never expires."),
+                               QStringLiteral("seconds"), QStringLiteral("3600")));
+    parser.process(app);
+    const Settings settings(parser);
+
+    if (parser.isSet(QStringLiteral("issue-token")))
+        return issueToken(parser, settings);
+
+    if (qEnvironmentVariableIsEmpty("QT_LOGGING_RULES"))
+        QLoggingCategory::setFilterRules(QStringLiteral("qtpush.*.info=true"));
+
+    PushServer server(PushRegistry::global());
+    server.setSecret(settings.text(QStringLiteral("secret")).toUtf8());
+    server.setAllowInsecureRemote(parser.isSet(QStringLiteral("allow-insecure-remote")));
+    server.setMaxMessageBytes(settings.number(QStringLiteral("max-message-bytes"), 1, 1LL << 30));
+    server.setMaxConnections(int(settings.number(QStringLiteral("max-connections"), 0, 1 << 30)));
+    server.setMaxClientsPerSession(
+            int(settings.number(QStringLiteral("max-clients-per-session"), 0, 1 << 30)));
+    server.setPushRateLimit(double(settings.number(QStringLiteral("push-rate"), 0, 1 << 30)));
+    server.setClientGracePeriod(
+            int(settings.number(QStringLiteral("client-grace"), 0, 86400) * 1000));
+    server.setClientBuffer(int(settings.number(QStringLiteral("client-buffer"), 1, 1 << 20)));
+    server.setRetainedMessages(int(settings.number(QStringLiteral("retain-messages"), 0, 1 << 24)));
+    server.setRetentionPeriod(
+            int(settings.number(QStringLiteral("retain-seconds"), 0, 86400) * 1000));
+    server.setPingInterval(int(settings.number(QStringLiteral("ping-interval"), 1, 3600) * 1000));
+
+    const QString certificateFile = settings.text(QStringLiteral("tls-cert"));
+    const QString keyFile = settings.text(QStringLiteral("tls-key"));
+    const bool tls = !certificateFile.isEmpty();
+    if (tls != !keyFile.isEmpty())
+        fail(QStringLiteral("--tls-cert and --tls-key go together"));
+    if (tls) {
+        const QList<QSslCertificate> chain = QSslCertificate::fromPath(certificateFile);
+        QFile file(keyFile);
+        if (chain.isEmpty())
+            fail(QStringLiteral("no PEM certificate in %1").arg(certificateFile), 1);
+        if (!file.open(QIODevice::ReadOnly))
+            fail(QStringLiteral("cannot read %1: %2").arg(keyFile, file.errorString()), 1);
+        QSslKey key(&file, QSsl::Rsa);
+        if (key.isNull()) {
+            file.seek(0);
+            key = QSslKey(&file, QSsl::Ec);
+        }
+        if (key.isNull())
+            fail(QStringLiteral("no PEM RSA or EC key in %1").arg(keyFile), 1);
+        QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+        configuration.setLocalCertificateChain(chain);
+        configuration.setPrivateKey(key);
+        configuration.setPeerVerifyMode(QSslSocket::VerifyNone);
+        server.setSslConfiguration(configuration);
+    }
+
+    const QHostAddress host(settings.text(QStringLiteral("host")));
+    if (host.isNull())
+        fail(QStringLiteral("--host must be an IP address, not \"%1\"")
+                     .arg(settings.text(QStringLiteral("host"))));
+    const auto port = quint16(settings.number(QStringLiteral("port"), 0, 65535));
+    if (!server.listen(host, port))
+        fail(server.errorString(), 1);
+
+    // SIGTERM and SIGINT: a byte through a socket pair wakes the event loop.
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, signalPipe) != 0)
+        fail(QStringLiteral("cannot create the signal socket pair"), 1);
+    QSocketNotifier signalNotifier(signalPipe[1], QSocketNotifier::Read);
+    QObject::connect(&signalNotifier, &QSocketNotifier::activated, &server, [&] {
+        char byte;
+        [[maybe_unused]] const ssize_t read = ::read(signalPipe[1], &byte, 1);
+        signalNotifier.setEnabled(false);
+        server.shutdown();
+    });
+    QObject::connect(&server, &PushServer::shutdownFinished, &app, &QCoreApplication::quit);
+    struct sigaction action = {};
+    action.sa_handler = onTerminationSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGTERM, &action, nullptr);
+    sigaction(SIGINT, &action, nullptr);
+
+    const QString address = host.protocol() == QAbstractSocket::IPv6Protocol
+            ? QStringLiteral("[%1]").arg(host.toString())
+            : host.toString();
+    std::printf("listening on %s://%s:%u\n", tls ? "https" : "http", qPrintable(address),
+                unsigned(server.serverPort()));
+    std::fflush(stdout);
+    return app.exec();
+}

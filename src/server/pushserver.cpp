@@ -1,0 +1,1076 @@
+// SPDX-License-Identifier: MIT
+#include <QtPush/pushclient.h>
+#include <QtPush/pushregistry.h>
+#include <QtPush/pushserver.h>
+#include <QtPush/pushsession.h>
+
+#include "pushhttpconnection_p.h"
+#include "pushlongpoll_p.h"
+#include "pushroute_p.h"
+#include "pushserver_p.h"
+#include "pushserverlogging_p.h"
+#include "pushssetransport_p.h"
+#include "pushwebsockettransport_p.h"
+
+#include <QtCore/QDateTime>
+#include <QtCore/QFile>
+#include <QtCore/QJsonArray>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
+#include <QtCore/QStringDecoder>
+#include <QtCore/QUrlQuery>
+#include <QtNetwork/QTcpSocket>
+#if QT_CONFIG(ssl)
+#include <QtNetwork/QSslServer>
+#endif
+
+namespace {
+
+qint64 nowMs()
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
+
+QString attachmentKey(const QString &session, const QString &client)
+{
+    return session + QChar(0) + client;
+}
+
+QString peerKey(const QHostAddress &address, quint16 port)
+{
+    return address.toString() + u'#' + QString::number(port);
+}
+
+constexpr int maxWaitSeconds = 60; // protocol.md: Receiving
+constexpr int defaultWaitSeconds = 30;
+
+} // namespace
+
+// PushFrame, PushRateLimiter
+
+const QString &PushFrame::text()
+{
+    if (m_text.isEmpty())
+        m_text = QString::fromUtf8(json);
+    return m_text;
+}
+
+const QByteArray &PushFrame::event()
+{
+    if (m_event.isEmpty())
+        m_event = "id: " + QByteArray::number(id) + "\ndata: " + json + "\n\n";
+    return m_event;
+}
+
+bool PushRateLimiter::take(double rate, qint64 now)
+{
+    if (rate <= 0)
+        return true;
+    if (tokens < 0) {
+        tokens = rate;
+        lastMs = now;
+    }
+    tokens = std::min(rate, tokens + double(now - lastMs) * rate / 1000.0);
+    lastMs = now;
+    if (tokens < 1)
+        return false;
+    tokens -= 1;
+    return true;
+}
+
+// PushServerPrivate
+
+PushServerPrivate::PushServerPrivate(PushServer *q, PushRegistry *registry)
+    : q(q), registry(registry),
+      webSocketServer(QStringLiteral("qtpush"), QWebSocketServer::NonSecureMode)
+{
+    // Upgrades arrive already checked and are taken at once; the queue never grows.
+    webSocketServer.setMaxPendingConnections(std::numeric_limits<int>::max());
+    QObject::connect(&webSocketServer, &QWebSocketServer::newConnection, q,
+                     [this] { onNewWebSocket(); });
+    housekeepingTimer.setInterval(1000);
+    QObject::connect(&housekeepingTimer, &QTimer::timeout, q, [this] { housekeeping(); });
+    shutdownTimer.setSingleShot(true);
+    QObject::connect(&shutdownTimer, &QTimer::timeout, q, [this] {
+        qCInfo(lcPushServer) << "shutdown: dropping" << tcpConnections
+                             << "connections that did not close in time";
+        this->q->abort();
+        Q_EMIT this->q->shutdownFinished();
+    });
+    startedAtMs = nowMs();
+}
+
+PushServerPrivate::~PushServerPrivate() = default;
+
+void PushServerPrivate::setError(PushServer::Error newError, const QString &message)
+{
+    errorString = message;
+    if (error == newError)
+        return;
+    error = newError;
+    Q_EMIT q->errorOccurred(newError);
+}
+
+PushFrame &PushServerPrivate::frame(const PushAttachment &attachment, quint64 id,
+                                    const QVariant &data)
+{
+    // A push reaches the clients of a session one after another: one encoding serves them all.
+    if (lastFrame.id != id || lastFrame.sessionKey != attachment.sessionKey) {
+        lastFrame = PushFrame();
+        lastFrame.sessionKey = attachment.sessionKey;
+        lastFrame.id = id;
+        lastFrame.json
+                = PushWire::messageFrame(id, attachment.sessionJson, PushWire::encodeJson(data));
+    }
+    return lastFrame;
+}
+
+void PushServerPrivate::countDelivery(PushTransport transport)
+{
+    ++deliveriesTotal[int(transport)];
+}
+
+void PushServerPrivate::onNewConnection()
+{
+    while (QTcpSocket *socket = listener->nextPendingConnection()) {
+        ++tcpConnections;
+        QObject::connect(socket, &QObject::destroyed, q, [this] {
+            --tcpConnections;
+            Q_EMIT q->connectionCountChanged();
+            checkShutdownFinished();
+        });
+        Q_EMIT q->connectionCountChanged();
+        if (maxConnections > 0 && tcpConnections > maxConnections) {
+            // Refused with a real answer, so that the client knows to back off.
+            qCWarning(lcPushServer) << "refusing connection from" << socket->peerAddress()
+                                    << ": already" << maxConnections << "connections";
+            refusalsTotal[PushWire::errorCode(PushWire::Refusal::Unavailable)]++;
+            const QByteArray body = PushWire::errorBody(
+                    PushWire::Refusal::Unavailable,
+                    QStringLiteral("the server is at its limit of %1 connections")
+                            .arg(maxConnections));
+            socket->write("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                          "Content-Length: "
+                          + QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n"
+                          + body);
+            socket->disconnectFromHost();
+            QObject::connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+            continue;
+        }
+        auto *connection = new PushHttpConnection(socket, maxMessageBytes, q);
+        httpConnections.insert(connection, {});
+        QObject::connect(connection, &PushHttpConnection::requestReceived, q,
+                         [this](PushHttpConnection *c, const PushHttpRequest &request) {
+                             handleRequest(c, request);
+                         });
+        QObject::connect(connection, &PushHttpConnection::closed, q,
+                         [this](PushHttpConnection *c) { onConnectionClosed(c); });
+    }
+}
+
+void PushServerPrivate::onConnectionClosed(PushHttpConnection *connection)
+{
+    httpConnections.remove(connection);
+    if (PushSseTransport *stream = eventStreams.take(connection)) {
+        if (PushAttachment *attachment = stream->attachment())
+            detach(attachment, stream);
+        stream->release();
+        stream->deleteLater();
+    }
+    if (PushLongPoll *poll = longPolls.take(connection)) {
+        if (PushAttachment *attachment = poll->attachment())
+            detach(attachment, poll);
+        poll->release();
+        poll->deleteLater();
+    }
+    connection->deleteLater();
+}
+
+void PushServerPrivate::refuse(PushHttpConnection *connection, PushWire::Refusal refusal,
+                               const QString &message, bool closeAfter)
+{
+    refusalsTotal[PushWire::errorCode(refusal)]++;
+    connection->refuse(refusal, message, closeAfter);
+}
+
+std::optional<PushAccess>
+PushServerPrivate::authorize(PushHttpConnection *connection, const PushHttpRequest &request,
+                             const QByteArray &queryToken, PushToken::Scope scope,
+                             const QString &session, const QString &client)
+{
+    if (secret.isEmpty())
+        return PushAccess{};
+    QByteArray token;
+    const QByteArray authorization = request.header(QByteArrayLiteral("authorization"));
+    if (authorization.startsWith("Bearer "))
+        token = authorization.mid(7).trimmed();
+    else
+        token = queryToken; // browsers cannot set headers on WebSocket and EventSource
+    if (token.isEmpty()) {
+        refuse(connection, PushWire::Refusal::Unauthorized, QStringLiteral("a token is required"));
+        return std::nullopt;
+    }
+    PushToken::VerifyError verifyError;
+    const std::optional<PushToken> claims
+            = PushToken::verify(token, secret, QDateTime::currentDateTimeUtc(), &verifyError);
+    if (!claims) {
+        refuse(connection, PushWire::Refusal::Unauthorized,
+               verifyError == PushToken::VerifyError::Expired
+                       ? QStringLiteral("the token has expired")
+                       : QStringLiteral("the token is not valid"));
+        return std::nullopt;
+    }
+    // admin is the operator's scope: it may do anything on any session.
+    if (claims->scopes.testFlag(PushToken::Admin))
+        return PushAccess{true};
+    if (scope == PushToken::Admin || !claims->scopes.testFlag(scope)) {
+        refuse(connection, PushWire::Refusal::Forbidden,
+               QStringLiteral("the token's scope does not allow this"));
+        return std::nullopt;
+    }
+    if (claims->session != session) {
+        refuse(connection, PushWire::Refusal::Forbidden,
+               QStringLiteral("the token is for another session"));
+        return std::nullopt;
+    }
+    if (!client.isEmpty() && !claims->client.isEmpty() && claims->client != client) {
+        refuse(connection, PushWire::Refusal::Forbidden,
+               QStringLiteral("the token is for another client"));
+        return std::nullopt;
+    }
+    return PushAccess{claims->scopes.testFlag(PushToken::Push)};
+}
+
+void PushServerPrivate::handleRequest(PushHttpConnection *connection,
+                                      const PushHttpRequest &request)
+{
+    ++requestsTotal;
+    const PushRoute route = PushRoute::parse(request.path);
+    if (route.kind == PushRoute::NotFound) {
+        refuse(connection, PushWire::Refusal::NotFound,
+               QStringLiteral("no such path: %1").arg(QString::fromLatin1(request.path.left(200))),
+               request.upgrade);
+        return;
+    }
+    if (route.kind == PushRoute::BadId) {
+        refuse(connection, PushWire::Refusal::BadRequest, route.problem, request.upgrade);
+        return;
+    }
+    if (!route.allows(request.method)) {
+        refusalsTotal[PushWire::errorCode(PushWire::Refusal::MethodNotAllowed)]++;
+        connection->respond(405, QByteArrayLiteral("application/json"),
+                            PushWire::errorBody(PushWire::Refusal::MethodNotAllowed,
+                                                QStringLiteral("%1 is not allowed here")
+                                                        .arg(QString::fromLatin1(request.method))),
+                            "Allow: " + route.allowHeader() + "\r\n");
+        return;
+    }
+    if (shuttingDown && route.kind != PushRoute::Health) {
+        refuse(connection, PushWire::Refusal::Unavailable,
+               QStringLiteral("the server is shutting down"), true);
+        return;
+    }
+
+    const QUrlQuery query(QString::fromUtf8(request.query));
+    const QByteArray queryToken
+            = query.queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded).toUtf8();
+    bool hasSince = false;
+    quint64 since = 0;
+    if (query.hasQueryItem(QStringLiteral("since"))) {
+        bool ok = false;
+        since = query.queryItemValue(QStringLiteral("since")).toULongLong(&ok);
+        if (!ok) {
+            refuse(connection, PushWire::Refusal::BadRequest,
+                   QStringLiteral("since must be a message id"), request.upgrade);
+            return;
+        }
+        hasSince = true;
+    }
+    if (route.kind == PushRoute::Events) {
+        // A browser's EventSource resends its first URL with a newer Last-Event-ID: it wins.
+        const QByteArray lastEventId = request.header(QByteArrayLiteral("last-event-id"));
+        bool ok = false;
+        const quint64 id = lastEventId.trimmed().toULongLong(&ok);
+        if (ok) {
+            since = id;
+            hasSince = true;
+        }
+    }
+
+    switch (route.kind) {
+    case PushRoute::Health:
+        connection->respond(200, QByteArrayLiteral("application/json"),
+                            QByteArrayLiteral("{\"status\":\"ok\"}"));
+        return;
+    case PushRoute::Metrics:
+        if (authorize(connection, request, queryToken, PushToken::Admin, {}, {}))
+            connection->respond(200, QByteArrayLiteral("text/plain; version=0.0.4"), metricsText());
+        return;
+    case PushRoute::Sessions:
+        if (authorize(connection, request, queryToken, PushToken::Admin, {}, {}))
+            handleList(connection);
+        return;
+    case PushRoute::Session:
+        if (!authorize(connection, request, queryToken, PushToken::Admin, route.session, {}))
+            return;
+        if (request.method == "DELETE") {
+            registry->deleteSession(route.session);
+            connection->respond(204, {}, {});
+        } else {
+            handleSession(connection, route.session);
+        }
+        return;
+    case PushRoute::Client:
+        if (!authorize(connection, request, queryToken, PushToken::Admin, route.session,
+                       route.client))
+            return;
+        if (PushSession *session = registry->findSession(route.session))
+            session->deleteClient(route.client);
+        connection->respond(204, {}, {});
+        return;
+    case PushRoute::Push:
+        if (authorize(connection, request, queryToken, PushToken::Push, route.session, {}))
+            handlePush(connection, request, route.session);
+        return;
+    case PushRoute::WebSocket:
+        if (!request.upgrade
+            || request.header(QByteArrayLiteral("upgrade")).toLower() != "websocket") {
+            refuse(connection, PushWire::Refusal::BadRequest,
+                   QStringLiteral("this path takes a WebSocket upgrade"));
+            return;
+        }
+        if (const auto access = authorize(connection, request, queryToken, PushToken::Subscribe,
+                                          route.session, route.client)) {
+            handleUpgrade(connection, route.session, route.client, *access);
+        }
+        return;
+    case PushRoute::Events:
+        if (authorize(connection, request, queryToken, PushToken::Subscribe, route.session,
+                      route.client)) {
+            handleEvents(connection, route.session, route.client, hasSince, since);
+        }
+        return;
+    case PushRoute::Pull: {
+        int waitSeconds = defaultWaitSeconds;
+        if (query.hasQueryItem(QStringLiteral("wait"))) {
+            bool ok = false;
+            waitSeconds = query.queryItemValue(QStringLiteral("wait")).toInt(&ok);
+            if (!ok || waitSeconds < 0) {
+                refuse(connection, PushWire::Refusal::BadRequest,
+                       QStringLiteral("wait must be a number of seconds"));
+                return;
+            }
+            waitSeconds = std::min(waitSeconds, maxWaitSeconds);
+        }
+        if (authorize(connection, request, queryToken, PushToken::Subscribe, route.session,
+                      route.client)) {
+            handlePull(connection, route.session, route.client, hasSince, since,
+                       waitSeconds * 1000);
+        }
+        return;
+    }
+    case PushRoute::NotFound:
+    case PushRoute::BadId:
+        break;
+    }
+}
+
+PushSession *PushServerPrivate::sessionForWrite(const QString &sessionKey)
+{
+    if (PushSession *existing = registry->findSession(sessionKey))
+        return existing;
+    // The server's settings apply to the sessions it creates; an application's own stay as set.
+    PushSession *session = registry->session(sessionKey);
+    if (session) {
+        session->setMaxBuffer(clientBuffer);
+        session->setRetainedMessages(retainedMessages);
+        session->setRetentionPeriod(retentionPeriodMs);
+    }
+    return session;
+}
+
+std::optional<PushWire::Refusal> PushServerPrivate::push(const QString &sessionKey,
+                                                         const QVariant &data,
+                                                         PushRateLimiter *limiter, quint64 *id,
+                                                         int *clients, QString *why)
+{
+    if (!limiter->take(pushRateLimit, nowMs())) {
+        *why = QStringLiteral("more than %1 pushes per second").arg(pushRateLimit);
+        refusalsTotal[PushWire::errorCode(PushWire::Refusal::TooManyRequests)]++;
+        return PushWire::Refusal::TooManyRequests;
+    }
+    PushSession *session = sessionForWrite(sessionKey);
+    if (!session) {
+        *why = QStringLiteral("the session could not be created");
+        return PushWire::Refusal::Internal;
+    }
+    *id = session->push(data);
+    *clients = session->count();
+    ++pushesTotal;
+    return std::nullopt;
+}
+
+void PushServerPrivate::handlePush(PushHttpConnection *connection, const PushHttpRequest &request,
+                                   const QString &sessionKey)
+{
+    const QByteArray contentType = request.header(QByteArrayLiteral("content-type")).toLower();
+    QVariant data;
+    if (contentType.startsWith("text/")) {
+        QStringDecoder decoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
+        const QString text = decoder(request.body);
+        if (decoder.hasError()) {
+            refuse(connection, PushWire::Refusal::BadRequest,
+                   QStringLiteral("the body is not UTF-8"));
+            return;
+        }
+        data = text;
+    } else {
+        QString problem;
+        if (!PushWire::decodeJson(request.body, &data, &problem)) {
+            refuse(connection, PushWire::Refusal::BadRequest,
+                   QStringLiteral("the body is not JSON: %1").arg(problem));
+            return;
+        }
+    }
+    quint64 id = 0;
+    int clients = 0;
+    QString why;
+    if (const auto refusal
+        = push(sessionKey, data, &httpConnections[connection], &id, &clients, &why)) {
+        connection->refuse(*refusal, why);
+        return;
+    }
+    connection->respond(200, QByteArrayLiteral("application/json"),
+                        "{\"id\":" + QByteArray::number(id)
+                                + ",\"clients\":" + QByteArray::number(clients) + '}');
+}
+
+void PushServerPrivate::handleList(PushHttpConnection *connection)
+{
+    QJsonArray list;
+    const QVariantList sessions = registry->sessions();
+    for (const QVariant &id : sessions) {
+        PushSession *session = registry->findSession(id);
+        if (!session)
+            continue;
+        list.append(QJsonObject{{QStringLiteral("session"), session->keyString()},
+                                {QStringLiteral("clients"), session->count()}});
+    }
+    connection->respond(200, QByteArrayLiteral("application/json"),
+                        QJsonDocument(list).toJson(QJsonDocument::Compact));
+}
+
+void PushServerPrivate::handleSession(PushHttpConnection *connection, const QString &sessionKey)
+{
+    PushSession *session = registry->findSession(sessionKey);
+    if (!session) {
+        refuse(connection, PushWire::Refusal::NotFound,
+               QStringLiteral("no session %1").arg(sessionKey));
+        return;
+    }
+    QJsonArray clients;
+    const QVariantList ids = session->clients();
+    for (const QVariant &id : ids) {
+        PushClient *client = session->findClient(id);
+        if (!client)
+            continue;
+        const auto attachment = attachments.value(attachmentKey(sessionKey, client->keyString()));
+        const QByteArray transport
+                = attachment ? transportName(attachment->transport) : QByteArrayLiteral("local");
+        clients.append(QJsonObject{{QStringLiteral("client"), client->keyString()},
+                                   {QStringLiteral("transport"), QString::fromLatin1(transport)},
+                                   {QStringLiteral("pending"), client->pending()}});
+    }
+    const QJsonObject body{{QStringLiteral("session"), session->keyString()},
+                           {QStringLiteral("clients"), clients}};
+    connection->respond(200, QByteArrayLiteral("application/json"),
+                        QJsonDocument(body).toJson(QJsonDocument::Compact));
+}
+
+PushAttachment *PushServerPrivate::attach(const QString &sessionKey, const QString &clientKey,
+                                          PushTransport transport, QObject *owner, bool hasSince,
+                                          quint64 since, QList<PushSession::Message> *catchUp,
+                                          QString *why)
+{
+    PushSession *session = sessionForWrite(sessionKey);
+    if (!session) {
+        *why = QStringLiteral("the session could not be created");
+        return nullptr;
+    }
+    if (maxClientsPerSession > 0 && !session->exists(clientKey)
+        && session->count() >= maxClientsPerSession) {
+        *why = QStringLiteral("session %1 is at its limit of %2 clients")
+                       .arg(sessionKey)
+                       .arg(maxClientsPerSession);
+        return nullptr;
+    }
+    const QString key = attachmentKey(sessionKey, clientKey);
+    std::shared_ptr<PushAttachment> &attachment = attachments[key];
+    if (attachment && attachment->owner) // the same client connects again: the newest wins
+        closeOwner(attachment.get(), 1000, QStringLiteral("replaced by a newer connection"));
+    PushClient *client = session->newClient(clientKey);
+    if (!client) {
+        attachments.remove(key);
+        *why = QStringLiteral("the client could not be created");
+        return nullptr;
+    }
+    if (!attachment || attachment->client != client) {
+        attachment = std::make_shared<PushAttachment>();
+        attachment->client = client;
+        attachment->sessionKey = sessionKey;
+        attachment->clientKey = clientKey;
+        attachment->sessionJson = PushWire::jsonString(session->keyString());
+        QObject::connect(client, &PushClient::closed, q, [this, key] { onClientClosed(key); });
+    }
+    attachment->transport = transport;
+    attachment->owner = owner;
+    attachment->detachedAtMs = 0;
+    attachment->connectedSinceMs = nowMs();
+    *catchUp = catchUpMessages(attachment.get(), hasSince, since);
+    return attachment.get();
+}
+
+void PushServerPrivate::detach(PushAttachment *attachment, QObject *owner)
+{
+    if (attachment->owner != owner)
+        return;
+    attachment->owner = nullptr;
+    attachment->detachedAtMs = nowMs();
+    // A long-poll client is away between polls by nature; the others are listed as waiting.
+    if (attachment->transport != PushTransport::Poll)
+        attachment->transport = PushTransport::None;
+}
+
+void PushServerPrivate::closeOwner(PushAttachment *attachment, int webSocketCode,
+                                   const QString &reason)
+{
+    QObject *owner = attachment->owner;
+    detach(attachment, owner);
+    if (auto *stream = qobject_cast<PushStreamTransport *>(owner)) {
+        stream->release();
+        stream->closeConnection(webSocketCode, reason);
+    } else if (auto *poll = qobject_cast<PushLongPoll *>(owner)) {
+        poll->finish();
+    }
+}
+
+void PushServerPrivate::onClientClosed(const QString &key)
+{
+    // The client was deleted (DELETE, its grace period ran out, or by the application).
+    const std::shared_ptr<PushAttachment> attachment = attachments.take(key);
+    if (attachment && attachment->owner)
+        closeOwner(attachment.get(), 1000, QStringLiteral("the client was deleted"));
+}
+
+void PushServerPrivate::handleUpgrade(PushHttpConnection *connection, const QString &sessionKey,
+                                      const QString &clientKey, const PushAccess &access)
+{
+    PushSession *session = registry->findSession(sessionKey);
+    if (maxClientsPerSession > 0 && session && !session->exists(clientKey)
+        && session->count() >= maxClientsPerSession) {
+        refuse(connection, PushWire::Refusal::Unavailable,
+               QStringLiteral("session %1 is at its limit of %2 clients")
+                       .arg(sessionKey)
+                       .arg(maxClientsPerSession),
+               true);
+        return;
+    }
+    QTcpSocket *socket = connection->takeSocket();
+    // QWebSocket does not tell which socket it came from; the peer's address and port do.
+    const QString key = peerKey(socket->peerAddress(), socket->peerPort());
+    pendingUpgrades.insert(key, access);
+    QObject::connect(socket, &QObject::destroyed, q, [this, key] { pendingUpgrades.remove(key); });
+    webSocketServer.handleConnection(socket);
+    // QWebSocketServer reads the handshake on readyRead; the bytes are there already.
+    Q_EMIT socket->readyRead();
+}
+
+void PushServerPrivate::onNewWebSocket()
+{
+    while (webSocketServer.hasPendingConnections()) {
+        QWebSocket *socket = webSocketServer.nextPendingConnection();
+        const QString key = peerKey(socket->peerAddress(), socket->peerPort());
+        const PushRoute route
+                = PushRoute::parse(socket->requestUrl().path(QUrl::FullyEncoded).toUtf8());
+        if (!pendingUpgrades.contains(key) || route.kind != PushRoute::WebSocket) {
+            qCWarning(lcPushServer) << "closing an unexpected WebSocket from" << key;
+            socket->close(QWebSocketProtocol::CloseCodeAbnormalDisconnection);
+            socket->deleteLater();
+            continue;
+        }
+        const PushAccess access = pendingUpgrades.take(key);
+        const QUrlQuery query(socket->requestUrl());
+        bool hasSince = false;
+        quint64 since = query.queryItemValue(QStringLiteral("since")).toULongLong(&hasSince);
+        auto *transport = new PushWebSocketTransport(this, nullptr, socket, access);
+        webSockets.insert(transport);
+        QList<PushSession::Message> catchUp;
+        QString why;
+        PushAttachment *attachment = attach(route.session, route.client, PushTransport::WebSocket,
+                                            transport, hasSince, since, &catchUp, &why);
+        if (!attachment) {
+            transport->refuse(PushWire::Refusal::Unavailable, why);
+            continue;
+        }
+        transport->setAttachment(attachment);
+        transport->start(catchUp);
+    }
+}
+
+void PushServerPrivate::webSocketEnded(PushWebSocketTransport *transport)
+{
+    webSockets.remove(transport);
+    if (PushAttachment *attachment = transport->attachment())
+        detach(attachment, transport);
+    transport->release();
+    transport->deleteLater();
+}
+
+void PushServerPrivate::handleEvents(PushHttpConnection *connection, const QString &sessionKey,
+                                     const QString &clientKey, bool hasSince, quint64 since)
+{
+    auto *stream = new PushSseTransport(this, nullptr, connection);
+    QList<PushSession::Message> catchUp;
+    QString why;
+    PushAttachment *attachment = attach(sessionKey, clientKey, PushTransport::Sse, stream, hasSince,
+                                        since, &catchUp, &why);
+    if (!attachment) {
+        delete stream;
+        refuse(connection, PushWire::Refusal::Unavailable, why);
+        return;
+    }
+    eventStreams.insert(connection, stream);
+    stream->setAttachment(attachment);
+    stream->begin();
+    stream->start(catchUp);
+}
+
+void PushServerPrivate::sseEnded(PushSseTransport *transport)
+{
+    eventStreams.remove(transport->connection());
+    if (PushAttachment *attachment = transport->attachment())
+        detach(attachment, transport);
+    transport->release();
+    transport->deleteLater();
+}
+
+void PushServerPrivate::handlePull(PushHttpConnection *connection, const QString &sessionKey,
+                                   const QString &clientKey, bool hasSince, quint64 since,
+                                   int waitMs)
+{
+    auto *poll = new PushLongPoll(this, nullptr, connection);
+    QList<PushSession::Message> catchUp;
+    QString why;
+    PushAttachment *attachment = attach(sessionKey, clientKey, PushTransport::Poll, poll, hasSince,
+                                        since, &catchUp, &why);
+    if (!attachment) {
+        delete poll;
+        refuse(connection, PushWire::Refusal::Unavailable, why);
+        return;
+    }
+    longPolls.insert(connection, poll);
+    poll->setAttachment(attachment);
+    poll->start(catchUp, waitMs);
+}
+
+void PushServerPrivate::pollEnded(PushLongPoll *poll)
+{
+    longPolls.remove(poll->connection());
+    if (PushAttachment *attachment = poll->attachment())
+        detach(attachment, poll);
+    poll->release();
+    poll->deleteLater();
+}
+
+void PushServerPrivate::housekeeping()
+{
+    const qint64 now = nowMs();
+    const QList<PushHttpConnection *> connections = httpConnections.keys();
+    for (PushHttpConnection *connection : connections) {
+        if (httpConnections.contains(connection))
+            connection->checkTimeouts(now);
+    }
+    const QList<PushWebSocketTransport *> sockets = webSockets.values();
+    for (PushWebSocketTransport *transport : sockets) {
+        if (webSockets.contains(transport))
+            transport->checkAlive(now, pingIntervalMs);
+    }
+    // Event streams: a comment every ping interval keeps proxies from timing them out.
+    if (now - lastKeepAliveMs >= pingIntervalMs) {
+        lastKeepAliveMs = now;
+        for (PushSseTransport *stream : std::as_const(eventStreams))
+            stream->keepAlive();
+    }
+    // Clients whose grace period ran out.
+    QList<std::pair<QString, QString>> expired;
+    for (const std::shared_ptr<PushAttachment> &attachment : std::as_const(attachments)) {
+        if (!attachment->owner && attachment->detachedAtMs != 0
+            && now - attachment->detachedAtMs > clientGracePeriodMs)
+            expired.append({attachment->sessionKey, attachment->clientKey});
+    }
+    for (const auto &[sessionKey, clientKey] : std::as_const(expired)) {
+        qCDebug(lcPushServer) << "client" << clientKey << "of session" << sessionKey
+                              << "did not come back within its grace period";
+        if (PushSession *session = registry->findSession(sessionKey))
+            session->deleteClient(clientKey); // closed() removes the attachment
+        attachments.remove(attachmentKey(sessionKey, clientKey));
+    }
+}
+
+QByteArray PushServerPrivate::metricsText() const
+{
+    // Prometheus text exposition format 0.0.4.
+    int clients = 0;
+    const QVariantList sessions = registry->sessions();
+    for (const QVariant &id : sessions) {
+        if (PushSession *session = registry->findSession(id))
+            clients += session->count();
+    }
+    qint64 rssBytes = 0;
+    QFile status(QStringLiteral("/proc/self/statm"));
+    if (status.open(QIODevice::ReadOnly)) {
+        const QList<QByteArray> fields = status.readAll().split(' ');
+        if (fields.size() > 1)
+            rssBytes = fields.at(1).toLongLong() * 4096;
+    }
+    QByteArray text;
+    auto metric = [&text](const char *name, const char *type, const char *help) {
+        text.append("# HELP ").append(name).append(' ').append(help).append('\n');
+        text.append("# TYPE ").append(name).append(' ').append(type).append('\n');
+    };
+    metric("qtpush_connections", "gauge", "Open TCP connections.");
+    text.append("qtpush_connections ").append(QByteArray::number(tcpConnections)).append('\n');
+    metric("qtpush_websockets", "gauge", "Open WebSocket connections.");
+    text.append("qtpush_websockets ").append(QByteArray::number(webSockets.size())).append('\n');
+    metric("qtpush_sessions", "gauge", "Sessions in the registry.");
+    text.append("qtpush_sessions ").append(QByteArray::number(sessions.size())).append('\n');
+    metric("qtpush_clients", "gauge", "Clients of all sessions, network and in-process.");
+    text.append("qtpush_clients ").append(QByteArray::number(clients)).append('\n');
+    metric("qtpush_pushes_total", "counter", "Messages pushed through this server.");
+    text.append("qtpush_pushes_total ").append(QByteArray::number(pushesTotal)).append('\n');
+    metric("qtpush_deliveries_total", "counter", "Messages written to network clients.");
+    for (PushTransport transport :
+         {PushTransport::WebSocket, PushTransport::Sse, PushTransport::Poll}) {
+        text.append("qtpush_deliveries_total{transport=\"").append(transportName(transport));
+        text.append("\"} ")
+                .append(QByteArray::number(deliveriesTotal[int(transport)]))
+                .append('\n');
+    }
+    metric("qtpush_gaps_total", "counter", "Gap frames sent for messages a client missed.");
+    text.append("qtpush_gaps_total ").append(QByteArray::number(gapsTotal)).append('\n');
+    metric("qtpush_http_requests_total", "counter", "HTTP requests parsed.");
+    text.append("qtpush_http_requests_total ")
+            .append(QByteArray::number(requestsTotal))
+            .append('\n');
+    metric("qtpush_refusals_total", "counter", "Requests and frames refused, by error code.");
+    for (auto it = refusalsTotal.cbegin(); it != refusalsTotal.cend(); ++it) {
+        text.append("qtpush_refusals_total{code=\"").append(it.key()).append("\"} ");
+        text.append(QByteArray::number(it.value())).append('\n');
+    }
+    metric("qtpush_resident_memory_bytes", "gauge", "Resident memory of the process.");
+    text.append("qtpush_resident_memory_bytes ").append(QByteArray::number(rssBytes)).append('\n');
+    metric("qtpush_uptime_seconds", "gauge", "Seconds since the server was created.");
+    text.append("qtpush_uptime_seconds ")
+            .append(QByteArray::number((nowMs() - startedAtMs) / 1000))
+            .append('\n');
+    return text;
+}
+
+void PushServerPrivate::dropAll()
+{
+    for (PushWebSocketTransport *transport : std::as_const(webSockets)) {
+        transport->socket()->disconnect();
+        delete transport;
+    }
+    webSockets.clear();
+    for (PushSseTransport *stream : std::as_const(eventStreams))
+        delete stream;
+    eventStreams.clear();
+    for (PushLongPoll *poll : std::as_const(longPolls))
+        delete poll;
+    longPolls.clear();
+    for (auto it = httpConnections.cbegin(); it != httpConnections.cend(); ++it) {
+        it.key()->disconnect();
+        if (it.key()->socket())
+            it.key()->socket()->disconnect();
+        delete it.key();
+    }
+    httpConnections.clear();
+}
+
+void PushServerPrivate::checkShutdownFinished()
+{
+    if (!shuttingDown || !shutdownTimer.isActive() || tcpConnections > 0)
+        return;
+    shutdownTimer.stop();
+    qCInfo(lcPushServer) << "shutdown complete";
+    Q_EMIT q->shutdownFinished();
+}
+
+// PushServer
+
+PushServer::PushServer(PushRegistry *registry, QObject *parent)
+    : QObject(parent), d(std::make_unique<PushServerPrivate>(this, registry))
+{ }
+
+PushServer::~PushServer()
+{
+    abort();
+    d->dropAll();
+}
+
+PushRegistry *PushServer::registry() const
+{
+    return d->registry;
+}
+
+bool PushServer::listen(const QHostAddress &address, quint16 port)
+{
+    if (isListening()) {
+        qCWarning(lcPushServer) << "PushServer::listen: already listening on" << serverAddress()
+                                << serverPort();
+        return false;
+    }
+    if (d->secret.isEmpty() && !d->allowInsecureRemote && !address.isLoopback()) {
+        // protocol.md: Access. Anyone who reaches the port could read every session.
+        d->setError(ListenError,
+                    QStringLiteral("refusing to listen on %1 without a secret; set one, or allow "
+                                   "insecure remote access explicitly")
+                            .arg(address.toString()));
+        qCWarning(lcPushServer).noquote() << d->errorString;
+        return false;
+    }
+#if QT_CONFIG(ssl)
+    if (d->sslConfiguration) {
+        auto server = std::make_unique<QSslServer>();
+        server->setSslConfiguration(*d->sslConfiguration);
+        QObject::connect(server.get(), &QSslServer::errorOccurred, this,
+                         [](QSslSocket *socket, QAbstractSocket::SocketError error) {
+                             qCInfo(lcPushServer) << "TLS handshake with" << socket->peerAddress()
+                                                  << "failed:" << error;
+                         });
+        d->listener = std::move(server);
+    } else
+#endif
+    {
+        d->listener = std::make_unique<QTcpServer>();
+    }
+    // Connections are taken as fast as they come; the kernel's backlog queues the rest.
+    d->listener->setMaxPendingConnections(std::numeric_limits<int>::max());
+    QObject::connect(d->listener.get(), &QTcpServer::pendingConnectionAvailable, this,
+                     [this] { d->onNewConnection(); });
+    if (!d->listener->listen(address, port)) {
+        d->setError(ListenError,
+                    QStringLiteral("cannot listen on %1 port %2: %3")
+                            .arg(address.toString())
+                            .arg(port)
+                            .arg(d->listener->errorString()));
+        qCWarning(lcPushServer).noquote() << d->errorString;
+        d->listener.reset();
+        return false;
+    }
+    d->shuttingDown = false;
+    d->housekeepingTimer.start();
+    qCInfo(lcPushServer) << "listening on" << serverAddress().toString() << serverPort();
+    Q_EMIT listeningChanged();
+    return true;
+}
+
+bool PushServer::isListening() const
+{
+    return d->listener && d->listener->isListening();
+}
+
+QHostAddress PushServer::serverAddress() const
+{
+    return d->listener ? d->listener->serverAddress() : QHostAddress();
+}
+
+quint16 PushServer::serverPort() const
+{
+    return d->listener ? d->listener->serverPort() : 0;
+}
+
+void PushServer::shutdown(int timeoutMs)
+{
+    qCInfo(lcPushServer) << "shutting down:" << d->tcpConnections << "connections to close";
+    const bool wasListening = isListening();
+    if (d->listener)
+        d->listener->close();
+    d->shuttingDown = true;
+    d->shutdownTimer.start(timeoutMs);
+    const auto sockets = d->webSockets.values();
+    for (PushWebSocketTransport *transport : sockets)
+        transport->closeConnection(QWebSocketProtocol::CloseCodeGoingAway,
+                                   QStringLiteral("the server is shutting down"));
+    const auto polls = d->longPolls.values();
+    for (PushLongPoll *poll : polls)
+        poll->finish();
+    const auto streams = d->eventStreams.values();
+    for (PushSseTransport *stream : streams)
+        stream->closeConnection(QWebSocketProtocol::CloseCodeGoingAway, {});
+    const auto connections = d->httpConnections.keys();
+    for (PushHttpConnection *connection : connections) {
+        if (d->httpConnections.contains(connection) && !connection->isHandling())
+            connection->close();
+    }
+    if (wasListening)
+        Q_EMIT listeningChanged();
+    d->checkShutdownFinished();
+}
+
+void PushServer::abort()
+{
+    const bool wasListening = isListening();
+    if (d->listener)
+        d->listener->close();
+    d->housekeepingTimer.stop();
+    const auto sockets = d->webSockets.values();
+    for (PushWebSocketTransport *transport : sockets)
+        transport->abort();
+    const auto connections = d->httpConnections.keys();
+    for (PushHttpConnection *connection : connections) {
+        if (d->httpConnections.contains(connection))
+            connection->socket()->abort();
+    }
+    if (wasListening)
+        Q_EMIT listeningChanged();
+}
+
+int PushServer::connectionCount() const
+{
+    return d->tcpConnections;
+}
+
+QByteArray PushServer::secret() const
+{
+    return d->secret;
+}
+
+void PushServer::setSecret(const QByteArray &secret)
+{
+    d->secret = secret;
+}
+
+void PushServer::setAllowInsecureRemote(bool allow)
+{
+    d->allowInsecureRemote = allow;
+}
+
+void PushServer::setSslConfiguration(const QSslConfiguration &configuration)
+{
+    d->sslConfiguration = configuration;
+}
+
+qint64 PushServer::maxMessageBytes() const
+{
+    return d->maxMessageBytes;
+}
+
+void PushServer::setMaxMessageBytes(qint64 bytes)
+{
+    if (bytes < 1) {
+        qCWarning(lcPushServer) << "PushServer::setMaxMessageBytes: refusing" << bytes;
+        return;
+    }
+    d->maxMessageBytes = bytes;
+}
+
+int PushServer::maxConnections() const
+{
+    return d->maxConnections;
+}
+
+void PushServer::setMaxConnections(int connections)
+{
+    d->maxConnections = std::max(0, connections);
+}
+
+int PushServer::maxClientsPerSession() const
+{
+    return d->maxClientsPerSession;
+}
+
+void PushServer::setMaxClientsPerSession(int clients)
+{
+    d->maxClientsPerSession = std::max(0, clients);
+}
+
+double PushServer::pushRateLimit() const
+{
+    return d->pushRateLimit;
+}
+
+void PushServer::setPushRateLimit(double pushesPerSecond)
+{
+    d->pushRateLimit = std::max(0.0, pushesPerSecond);
+}
+
+int PushServer::clientGracePeriod() const
+{
+    return d->clientGracePeriodMs;
+}
+
+void PushServer::setClientGracePeriod(int milliseconds)
+{
+    d->clientGracePeriodMs = std::max(0, milliseconds);
+}
+
+int PushServer::pingInterval() const
+{
+    return d->pingIntervalMs;
+}
+
+void PushServer::setPingInterval(int milliseconds)
+{
+    if (milliseconds < 100) {
+        qCWarning(lcPushServer) << "PushServer::setPingInterval: refusing" << milliseconds
+                                << "ms (at least 100)";
+        return;
+    }
+    d->pingIntervalMs = milliseconds;
+}
+
+int PushServer::clientBuffer() const
+{
+    return d->clientBuffer;
+}
+
+void PushServer::setClientBuffer(int messages)
+{
+    if (messages < 1) {
+        qCWarning(lcPushServer) << "PushServer::setClientBuffer: refusing" << messages;
+        return;
+    }
+    d->clientBuffer = messages;
+}
+
+int PushServer::retainedMessages() const
+{
+    return d->retainedMessages;
+}
+
+void PushServer::setRetainedMessages(int messages)
+{
+    d->retainedMessages = std::max(0, messages);
+}
+
+int PushServer::retentionPeriod() const
+{
+    return d->retentionPeriodMs;
+}
+
+void PushServer::setRetentionPeriod(int milliseconds)
+{
+    d->retentionPeriodMs = std::max(0, milliseconds);
+}
+
+PushServer::Error PushServer::error() const
+{
+    return d->error;
+}
+
+QString PushServer::errorString() const
+{
+    return d->errorString;
+}

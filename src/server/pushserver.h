@@ -35,7 +35,7 @@ public:
     enum Error {
         NoError = 0,
         ListenError, //!< the address or port could not be bound
-        TlsError,    //!< the TLS certificate or key could not be used
+        TlsError, //!< the TLS certificate or key could not be used
     };
     Q_ENUM(Error)
 

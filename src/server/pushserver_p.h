@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Internal: the server's state, shared by its transports. Not installed.
+
+#include <QtPush/pushserver.h>
+#include <QtPush/pushtoken.h>
+
+#include "pushattachment_p.h"
+#include "pushwire_p.h"
+
+#include <QtCore/QHash>
+#include <QtCore/QSet>
+#include <QtCore/QTimer>
+#include <QtNetwork/QSslConfiguration>
+#include <QtNetwork/QTcpServer>
+#include <QtWebSockets/QWebSocketServer>
+
+#include <memory>
+#include <optional>
+
+class PushHttpConnection;
+class PushLongPoll;
+class PushSseTransport;
+class PushStreamTransport;
+class PushWebSocketTransport;
+struct PushHttpRequest;
+
+//! A message as it goes on the wire, encoded once for all the clients that get it.
+struct PushFrame
+{
+    QString sessionKey;
+    quint64 id = 0;
+    QByteArray json; // {"id":..,"session":..,"data":..}
+    const QString &text(); // for QWebSocket::sendTextMessage
+    const QByteArray &event(); // an SSE event
+private:
+    QString m_text;
+    QByteArray m_event;
+};
+
+//! A token bucket: at most `rate` takes per second on average, with bursts of as many.
+struct PushRateLimiter
+{
+    double tokens = -1; // full on first use
+    qint64 lastMs = 0;
+    bool take(double rate, qint64 nowMs);
+};
+
+//! What a request may do, from its token (protocol.md: Access).
+struct PushAccess
+{
+    bool mayPush = true;
+};
+
+class PushServerPrivate
+{
+public:
+    explicit PushServerPrivate(PushServer *q, PushRegistry *registry);
+    ~PushServerPrivate();
+
+    // Used by transports.
+    PushFrame &frame(const PushAttachment &attachment, quint64 id, const QVariant &data);
+    void countDelivery(PushTransport transport);
+    void countGap() { ++gapsTotal; }
+    //! The transport \a owner no longer serves \a attachment; its grace period starts.
+    void detach(PushAttachment *attachment, QObject *owner);
+    void webSocketEnded(PushWebSocketTransport *transport);
+    void sseEnded(PushSseTransport *transport);
+    void pollEnded(PushLongPoll *poll);
+    //! A push frame or request: checks the rate and pushes. Returns the refusal, if any.
+    std::optional<PushWire::Refusal> push(const QString &sessionKey, const QVariant &data,
+                                          PushRateLimiter *limiter, quint64 *id, int *clients,
+                                          QString *why);
+
+    void onNewConnection();
+    void onNewWebSocket();
+    void handleRequest(PushHttpConnection *connection, const PushHttpRequest &request);
+    void onConnectionClosed(PushHttpConnection *connection);
+    void housekeeping();
+    void checkShutdownFinished();
+    //! Deletes every connection and transport now, without signals back into this object.
+    void dropAll();
+
+    PushServer *const q;
+    PushRegistry *const registry;
+    std::unique_ptr<QTcpServer> listener;
+    QWebSocketServer webSocketServer;
+    QTimer housekeepingTimer;
+    QTimer shutdownTimer;
+
+    // Settings.
+    QByteArray secret;
+    bool allowInsecureRemote = false;
+    std::optional<QSslConfiguration> sslConfiguration;
+    qint64 maxMessageBytes = 64 * 1024;
+    int maxConnections = 0;
+    int maxClientsPerSession = 0;
+    double pushRateLimit = 0;
+    int clientGracePeriodMs = 60 * 1000;
+    int pingIntervalMs = 30 * 1000;
+    int clientBuffer = 256;
+    int retainedMessages = 1024;
+    int retentionPeriodMs = 300 * 1000;
+
+    PushServer::Error error = PushServer::NoError;
+    QString errorString;
+    bool shuttingDown = false;
+
+    // Connections.
+    int tcpConnections = 0;
+    QHash<PushHttpConnection *, PushRateLimiter> httpConnections;
+    QSet<PushWebSocketTransport *> webSockets;
+    QHash<PushHttpConnection *, PushSseTransport *> eventStreams;
+    QHash<PushHttpConnection *, PushLongPoll *> longPolls;
+    // Upgrades on their way through QWebSocketServer's handshake, by peer address and port.
+    QHash<QString, PushAccess> pendingUpgrades;
+
+    // Network clients, by sessionKey + '\0' + clientKey.
+    QHash<QString, std::shared_ptr<PushAttachment>> attachments;
+
+    // Metrics (protocol.md: /metrics).
+    quint64 pushesTotal = 0;
+    quint64 deliveriesTotal[4] = {};
+    quint64 gapsTotal = 0;
+    quint64 requestsTotal = 0;
+    QHash<QByteArray, quint64> refusalsTotal;
+    qint64 startedAtMs = 0;
+    qint64 lastKeepAliveMs = 0;
+
+    PushFrame lastFrame;
+
+    void setError(PushServer::Error error, const QString &message);
+
+private:
+    void refuse(PushHttpConnection *connection, PushWire::Refusal refusal, const QString &message,
+                bool closeAfter = false);
+    std::optional<PushAccess> authorize(PushHttpConnection *connection,
+                                        const PushHttpRequest &request, const QByteArray &query,
+                                        PushToken::Scope scope, const QString &session,
+                                        const QString &client);
+    PushSession *sessionForWrite(const QString &sessionKey);
+    PushAttachment *attach(const QString &sessionKey, const QString &clientKey,
+                           PushTransport transport, QObject *owner, bool hasSince, quint64 since,
+                           QList<PushSession::Message> *catchUp, QString *why);
+    void closeOwner(PushAttachment *attachment, int webSocketCode, const QString &reason);
+    void onClientClosed(const QString &key);
+
+    void handlePush(PushHttpConnection *connection, const PushHttpRequest &request,
+                    const QString &sessionKey);
+    void handleList(PushHttpConnection *connection);
+    void handleSession(PushHttpConnection *connection, const QString &sessionKey);
+    void handleUpgrade(PushHttpConnection *connection, const QString &sessionKey,
+                       const QString &clientKey, const PushAccess &access);
+    void handleEvents(PushHttpConnection *connection, const QString &sessionKey,
+                      const QString &clientKey, bool hasSince, quint64 since);
+    void handlePull(PushHttpConnection *connection, const QString &sessionKey,
+                    const QString &clientKey, bool hasSince, quint64 since, int waitMs);
+    QByteArray metricsText() const;
+};

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Internal: the server's record of each network client, whichever transport it uses now.
+
+#include <QtPush/pushsession.h>
+
+#include <QtCore/QByteArray>
+#include <QtCore/QHash>
+#include <QtCore/QPointer>
+#include <QtCore/QString>
+
+#include <memory>
+
+class PushClient;
+
+enum class PushTransport { None, WebSocket, Sse, Poll };
+QByteArray transportName(PushTransport transport);
+
+/*!
+    One network client of the server: its core PushClient, the transport attached to it now,
+    and its cursor, the id it should see next, which turns a jump in ids into a gap frame
+    (protocol.md: Receiving). It survives its connections for the grace period.
+*/
+struct PushAttachment
+{
+    QPointer<PushClient> client;
+    QString sessionKey;
+    QString clientKey;
+    QByteArray sessionJson; // the session id as a JSON string, encoded once
+    PushTransport transport = PushTransport::None;
+    QObject *owner = nullptr; // the transport object attached now
+    quint64 expected = 0; // the next id due; 0 until the first message (nothing known)
+    qint64 detachedAtMs = 0; // when its last connection ended; 0 while one is attached
+    qint64 connectedSinceMs = 0;
+    quint64 delivered = 0;
+
+    enum class Admit { Skip, Deliver, GapThenDeliver };
+    //! Decides what to do with message \a id: skip it (seen already), deliver it, or first
+    //! report [\a gapFrom, \a gapTo] as lost.
+    Admit admit(quint64 id, quint64 *gapFrom, quint64 *gapTo);
+};
+
+/*!
+    Merges what a client should receive on (re)connecting: its own queued messages and, when it
+    asked for `since`, the session's retained ones, in id order and without duplicates.
+*/
+QList<PushSession::Message> catchUpMessages(PushAttachment *attachment, bool hasSince,
+                                            quint64 since);

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+#include "pushroute_p.h"
+
+#include <QtCore/QList>
+#include <QtCore/QStringDecoder>
+
+namespace {
+
+constexpr qsizetype maxIdBytes = 256; // protocol.md: Names
+
+bool decodeId(const QByteArray &segment, QString *id, QString *problem)
+{
+    const QByteArray bytes = QByteArray::fromPercentEncoding(segment);
+    if (bytes.isEmpty() || bytes.size() > maxIdBytes) {
+        *problem = QStringLiteral("an id must be 1 to %1 bytes").arg(maxIdBytes);
+        return false;
+    }
+    QStringDecoder decoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
+    *id = decoder(bytes);
+    if (decoder.hasError()) {
+        *problem = QStringLiteral("an id must be UTF-8");
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
+PushRoute PushRoute::parse(const QByteArray &path)
+{
+    PushRoute route;
+    if (path == "/healthz") {
+        route.kind = Health;
+        return route;
+    }
+    if (path == "/metrics") {
+        route.kind = Metrics;
+        return route;
+    }
+    const QList<QByteArray> parts = path.split('/');
+    // parts[0] is the empty text before the leading slash.
+    if (parts.size() < 3 || !parts.at(0).isEmpty() || parts.at(1) != "v1"
+        || parts.at(2) != "sessions")
+        return route;
+    if (parts.size() == 3) {
+        route.kind = Sessions;
+        return route;
+    }
+    Kind kind = NotFound;
+    if (parts.size() == 4)
+        kind = Session;
+    else if (parts.size() == 5 && parts.at(4) == "push")
+        kind = Push;
+    else if (parts.size() == 6 && parts.at(4) == "clients")
+        kind = Client;
+    else if (parts.size() == 7 && parts.at(4) == "clients" && parts.at(6) == "ws")
+        kind = WebSocket;
+    else if (parts.size() == 7 && parts.at(4) == "clients" && parts.at(6) == "events")
+        kind = Events;
+    else if (parts.size() == 7 && parts.at(4) == "clients" && parts.at(6) == "pull")
+        kind = Pull;
+    if (kind == NotFound)
+        return route;
+    if (!decodeId(parts.at(3), &route.session, &route.problem)
+        || (parts.size() >= 6 && !decodeId(parts.at(5), &route.client, &route.problem))) {
+        route.kind = BadId;
+        return route;
+    }
+    route.kind = kind;
+    return route;
+}
+
+bool PushRoute::allows(const QByteArray &method) const
+{
+    switch (kind) {
+    case Push:
+        return method == "POST";
+    case Session:
+        return method == "GET" || method == "DELETE";
+    case Client:
+        return method == "DELETE";
+    case Health:
+    case Metrics:
+    case Sessions:
+    case WebSocket:
+    case Events:
+    case Pull:
+        return method == "GET";
+    case NotFound:
+    case BadId:
+        return true;
+    }
+    return false;
+}
+
+QByteArray PushRoute::allowHeader() const
+{
+    switch (kind) {
+    case Push:
+        return QByteArrayLiteral("POST");
+    case Session:
+        return QByteArrayLiteral("GET, DELETE");
+    case Client:
+        return QByteArrayLiteral("DELETE");
+    default:
+        return QByteArrayLiteral("GET");
+    }
+}

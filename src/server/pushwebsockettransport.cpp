@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+#include "pushwebsockettransport_p.h"
+
+#include "pushserverlogging_p.h"
+
+#include <QtCore/QDateTime>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
+
+PushWebSocketTransport::PushWebSocketTransport(PushServerPrivate *server,
+                                               PushAttachment *attachment, QWebSocket *socket,
+                                               const PushAccess &access)
+    : PushStreamTransport(server, attachment), m_socket(socket), m_access(access),
+      m_lastSeenMs(QDateTime::currentMSecsSinceEpoch())
+{
+    m_socket->setParent(nullptr);
+    // A push frame is {"op":"push","data":DATA}: allow the envelope on top of the data limit.
+    // QWebSocket closes with 1009 past it, before buffering more (protocol.md: Limits).
+    m_socket->setMaxAllowedIncomingMessageSize(quint64(server->maxMessageBytes) + 256);
+    m_socket->setMaxAllowedIncomingFrameSize(quint64(server->maxMessageBytes) + 256);
+    connect(m_socket.get(), &QWebSocket::textMessageReceived, this,
+            &PushWebSocketTransport::onTextMessage);
+    connect(m_socket.get(), &QWebSocket::binaryMessageReceived, this, [this] {
+        refuse(PushWire::Refusal::BadRequest, QStringLiteral("binary frames are not supported"));
+    });
+    connect(m_socket.get(), &QWebSocket::pong, this,
+            [this] { m_lastSeenMs = QDateTime::currentMSecsSinceEpoch(); });
+    connect(m_socket.get(), &QWebSocket::bytesWritten, this, &PushWebSocketTransport::onBytesSent);
+    connect(m_socket.get(), &QWebSocket::disconnected, this,
+            &PushWebSocketTransport::onDisconnected);
+}
+
+PushWebSocketTransport::~PushWebSocketTransport() = default;
+
+void PushWebSocketTransport::writeMessage(PushFrame &frame)
+{
+    m_socket->sendTextMessage(frame.text());
+}
+
+void PushWebSocketTransport::writeGap(quint64 from, quint64 to)
+{
+    m_socket->sendTextMessage(QString::fromLatin1(PushWire::gapFrame(from, to)));
+}
+
+qint64 PushWebSocketTransport::backlog() const
+{
+    return m_socket->bytesToWrite();
+}
+
+void PushWebSocketTransport::onTextMessage(const QString &text)
+{
+    m_lastSeenMs = QDateTime::currentMSecsSinceEpoch();
+    if (m_closing || !attachment())
+        return;
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(text.toUtf8(), &parseError);
+    const QJsonObject frame = document.object();
+    if (parseError.error != QJsonParseError::NoError || !document.isObject()) {
+        refuse(PushWire::Refusal::BadRequest,
+               QStringLiteral("a frame must be a JSON object: %1").arg(parseError.errorString()));
+        return;
+    }
+    if (frame.value(QStringLiteral("op")).toString() != QStringLiteral("push")
+        || !frame.contains(QStringLiteral("data"))) {
+        refuse(PushWire::Refusal::BadRequest,
+               QStringLiteral("expected {\"op\":\"push\",\"data\":...}"));
+        return;
+    }
+    if (!m_access.mayPush) {
+        refuse(PushWire::Refusal::Forbidden, QStringLiteral("the token does not allow push"));
+        return;
+    }
+    if (text.size() > m_server->maxMessageBytes) { // data and envelope; the envelope is small
+        refuse(PushWire::Refusal::TooLarge,
+               QStringLiteral("message exceeds %1 bytes").arg(m_server->maxMessageBytes));
+        return;
+    }
+    quint64 id = 0;
+    int clients = 0;
+    QString why;
+    if (const auto refusal
+        = m_server->push(attachment()->sessionKey, frame.value(QStringLiteral("data")).toVariant(),
+                         &m_limiter, &id, &clients, &why)) {
+        refuse(*refusal, why);
+    }
+}
+
+void PushWebSocketTransport::refuse(PushWire::Refusal refusal, const QString &message)
+{
+    if (m_closing)
+        return;
+    qCInfo(lcPushServer) << "closing WebSocket of" << m_socket->peerAddress() << ":" << message;
+    m_socket->sendTextMessage(QString::fromUtf8(PushWire::errorBody(refusal, message)));
+    closeConnection(PushWire::closeCode(refusal), message.left(100));
+}
+
+void PushWebSocketTransport::closeConnection(int webSocketCode, const QString &reason)
+{
+    if (m_closing)
+        return;
+    m_closing = true;
+    m_socket->close(QWebSocketProtocol::CloseCode(webSocketCode), reason.left(120));
+}
+
+void PushWebSocketTransport::abort()
+{
+    m_socket->abort();
+}
+
+void PushWebSocketTransport::checkAlive(qint64 nowMs, int intervalMs)
+{
+    if (nowMs - m_lastSeenMs > 2 * qint64(intervalMs)) {
+        qCInfo(lcPushServer) << "dropping WebSocket of" << m_socket->peerAddress() << ": silent for"
+                             << (nowMs - m_lastSeenMs) << "ms";
+        m_socket->abort();
+        return;
+    }
+    if (nowMs - m_lastSeenMs > intervalMs && nowMs - m_lastPingMs > intervalMs) {
+        m_lastPingMs = nowMs;
+        m_socket->ping();
+    }
+}
+
+void PushWebSocketTransport::onDisconnected()
+{
+    m_server->webSocketEnded(this);
+}

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Internal: the WebSocket transport (protocol.md: Receiving, Pushing).
+
+#include "pushserver_p.h"
+#include "pushstreamtransport_p.h"
+
+#include <QtWebSockets/QWebSocket>
+
+#include <memory>
+
+/*!
+    One WebSocket connection of a client: streams its messages as text frames, takes
+    {"op":"push"} frames, pings when the connection is quiet and drops one that stays silent.
+    Ownership: the server owns it; it owns the QWebSocket.
+*/
+class PushWebSocketTransport : public PushStreamTransport
+{
+    Q_OBJECT
+public:
+    PushWebSocketTransport(PushServerPrivate *server, PushAttachment *attachment,
+                           QWebSocket *socket, const PushAccess &access);
+    ~PushWebSocketTransport() override;
+
+    QWebSocket *socket() const { return m_socket.get(); }
+    void closeConnection(int webSocketCode, const QString &reason) override;
+    //! Sends protocol.md's error frame, then closes with the refusal's code.
+    void refuse(PushWire::Refusal refusal, const QString &message);
+    //! Pings a connection quiet for \a intervalMs, drops one silent for twice as long.
+    void checkAlive(qint64 nowMs, int intervalMs);
+    void abort();
+
+protected:
+    void writeMessage(PushFrame &frame) override;
+    void writeGap(quint64 from, quint64 to) override;
+    qint64 backlog() const override;
+
+private:
+    void onTextMessage(const QString &text);
+    void onDisconnected();
+
+    std::unique_ptr<QWebSocket> m_socket;
+    PushAccess m_access;
+    PushRateLimiter m_limiter;
+    qint64 m_lastSeenMs;
+    qint64 m_lastPingMs = 0;
+    bool m_closing = false;
+};

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Internal: what goes on the wire, in one place (docs/protocol.md): the refusal table, message
+// frames and JSON values. Not installed.
+
+#include <QtCore/QByteArray>
+#include <QtCore/QString>
+#include <QtCore/QVariant>
+
+namespace PushWire {
+
+//! Every refusal the server makes; each maps to one HTTP status, one WebSocket close code and
+//! one JSON code (protocol.md: Errors).
+enum class Refusal {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    TooLarge,
+    HeadersTooLarge,
+    RequestTimeout,
+    TooManyRequests,
+    Unavailable,
+    Internal,
+};
+
+int httpStatus(Refusal refusal);
+QByteArray reasonPhrase(int status);
+int closeCode(Refusal refusal);
+QByteArray errorCode(Refusal refusal);
+//! {"error":{"code":"CODE","message":"MESSAGE"}}
+QByteArray errorBody(Refusal refusal, const QString &message);
+
+//! Compact JSON text of any JSON value held in a QVariant (as QJsonValue::fromVariant() maps
+//! it); a value JSON cannot hold becomes null.
+QByteArray encodeJson(const QVariant &value);
+//! Parses one JSON value of any kind (object, array, string, number, true, false, null).
+//! Returns false with a reason on malformed JSON or invalid UTF-8.
+bool decodeJson(const QByteArray &text, QVariant *value, QString *error);
+//! A JSON string literal for \a text.
+QByteArray jsonString(const QString &text);
+
+//! {"id":ID,"session":"S","data":DATA}
+QByteArray messageFrame(quint64 id, const QByteArray &sessionJson, const QByteArray &dataJson);
+//! {"type":"gap","from":FROM,"to":TO}
+QByteArray gapFrame(quint64 from, quint64 to);
+
+} // namespace PushWire
