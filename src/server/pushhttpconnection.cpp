@@ -63,9 +63,11 @@ void PushHttpConnection::readRequests()
     if (m_inRead)
         return;
     m_inRead = true;
-    while (m_state == State::Reading || m_state == State::Streaming) {
-        if (m_state == State::Streaming) {
-            m_socket->readAll(); // an event stream expects nothing more from the client
+    while (m_state == State::Reading || m_state == State::Streaming || m_state == State::Draining) {
+        if (m_state != State::Reading) {
+            // An event stream expects nothing more from the client, and a refused request's
+            // body is read and dropped so that the client sees the answer, not a reset.
+            m_socket->readAll();
             break;
         }
         if (m_socket->bytesAvailable() <= 0)
@@ -221,6 +223,7 @@ int PushHttpConnection::onMessageComplete(http_parser *parser)
 
 void PushHttpConnection::finishWithError(PushWire::Refusal refusal, const QString &message)
 {
+    m_requestUnread = true;
     qCDebug(lcPushServer) << "refusing request from" << m_socket->peerAddress() << ":" << message;
     if (m_socket->isTransactionStarted())
         m_socket->commitTransaction();
@@ -253,7 +256,16 @@ void PushHttpConnection::respond(int status, const QByteArray &contentType, cons
     head.append("\r\n");
     m_socket->write(head + body);
     m_lastActivityMs = nowMs();
-    if (!m_keepAlive) {
+    if (!m_keepAlive || m_closeWhenIdle) {
+        if (m_requestUnread) {
+            // Closing with unread input would reset the connection and lose the answer
+            // (RFC 9112 §9.6): stop writing, read what still comes, then close.
+            m_requestUnread = false;
+            m_state = State::Draining;
+            m_drainUntilMs = nowMs() + drainTimeoutMs;
+            m_socket->readAll();
+            return;
+        }
         close();
         return;
     }
@@ -303,6 +315,13 @@ void PushHttpConnection::close()
     m_socket->disconnectFromHost(); // after what is buffered has been written
 }
 
+void PushHttpConnection::closeWhenIdle()
+{
+    m_closeWhenIdle = true;
+    if (m_state == State::Reading)
+        close();
+}
+
 void PushHttpConnection::onDisconnected()
 {
     if (m_state == State::Gone)
@@ -313,6 +332,11 @@ void PushHttpConnection::onDisconnected()
 
 void PushHttpConnection::checkTimeouts(qint64 now)
 {
+    if (m_state == State::Draining && now > m_drainUntilMs) {
+        m_state = State::Closing;
+        m_socket->disconnectFromHost();
+        return;
+    }
     if (m_state != State::Reading)
         return;
     if (m_requestStartedMs != 0 && now - m_requestStartedMs > requestTimeoutMs) {

@@ -49,6 +49,7 @@ public:
     static constexpr int maxHeaders = 100;
     static constexpr qint64 requestTimeoutMs = 30 * 1000;
     static constexpr qint64 idleTimeoutMs = 120 * 1000;
+    static constexpr qint64 drainTimeoutMs = 5 * 1000;
 
     PushHttpConnection(QTcpSocket *socket, qint64 maxBodyBytes, QObject *parent);
     ~PushHttpConnection() override;
@@ -68,6 +69,8 @@ public:
     QTcpSocket *takeSocket();
     //! Closes once what was written has been sent.
     void close();
+    //! Closes now if no request is being handled, else right after its answer (shutdown).
+    void closeWhenIdle();
 
     bool isStreaming() const { return m_state == State::Streaming; }
     bool isHandling() const { return m_state == State::Handling; }
@@ -80,7 +83,7 @@ Q_SIGNALS:
     void closed(PushHttpConnection *connection);
 
 private:
-    enum class State { Reading, Handling, Streaming, Closing, Gone };
+    enum class State { Reading, Handling, Streaming, Draining, Closing, Gone };
 
     void readRequests();
     void startRequest();
@@ -102,6 +105,9 @@ private:
     PushHttpRequest m_request;
     QByteArray m_url;
     bool m_keepAlive = true; // of the request being handled
+    bool m_closeWhenIdle = false;
+    bool m_requestUnread = false; // a refused request whose body was not read
+    qint64 m_drainUntilMs = 0;
     qint64 m_unreadRequestBytes = 0; // an upgrade request left unread for QWebSocketServer
     bool m_lastWasValue = false;
     bool m_complete = false;

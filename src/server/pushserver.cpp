@@ -134,11 +134,7 @@ void PushServerPrivate::onNewConnection()
 {
     while (QTcpSocket *socket = listener->nextPendingConnection()) {
         ++tcpConnections;
-        QObject::connect(socket, &QObject::destroyed, q, [this] {
-            --tcpConnections;
-            Q_EMIT q->connectionCountChanged();
-            checkShutdownFinished();
-        });
+        countUntilDestroyed(socket);
         Q_EMIT q->connectionCountChanged();
         if (maxConnections > 0 && tcpConnections > maxConnections) {
             // Refused with a real answer, so that the client knows to back off.
@@ -166,6 +162,20 @@ void PushServerPrivate::onNewConnection()
         QObject::connect(connection, &PushHttpConnection::closed, q,
                          [this](PushHttpConnection *c) { onConnectionClosed(c); });
     }
+}
+
+void PushServerPrivate::countUntilDestroyed(QTcpSocket *socket)
+{
+    QObject::connect(socket, &QObject::destroyed, q, [this] { connectionGone(); });
+}
+
+void PushServerPrivate::connectionGone()
+{
+    --tcpConnections;
+    if (destroying)
+        return;
+    Q_EMIT q->connectionCountChanged();
+    checkShutdownFinished();
 }
 
 void PushServerPrivate::onConnectionClosed(PushHttpConnection *connection)
@@ -202,7 +212,8 @@ PushServerPrivate::authorize(PushHttpConnection *connection, const PushHttpReque
         return PushAccess{};
     QByteArray token;
     const QByteArray authorization = request.header(QByteArrayLiteral("authorization"));
-    if (authorization.startsWith("Bearer "))
+    if (authorization.size() > 7
+        && authorization.first(7).compare("Bearer ", Qt::CaseInsensitive) == 0)
         token = authorization.mid(7).trimmed();
     else
         token = queryToken; // browsers cannot set headers on WebSocket and EventSource
@@ -508,6 +519,10 @@ PushAttachment *PushServerPrivate::attach(const QString &sessionKey, const QStri
     std::shared_ptr<PushAttachment> &attachment = attachments[key];
     if (attachment && attachment->owner) // the same client connects again: the newest wins
         closeOwner(attachment.get(), 1000, QStringLiteral("replaced by a newer connection"));
+    const bool existed = session->exists(clientKey);
+    // Read before the client exists: a push in between (from another thread) then shows as a
+    // gap, never as a message silently skipped.
+    const quint64 lastBefore = session->lastMessageId();
     PushClient *client = session->newClient(clientKey);
     if (!client) {
         attachments.remove(key);
@@ -521,6 +536,8 @@ PushAttachment *PushServerPrivate::attach(const QString &sessionKey, const QStri
         attachment->clientKey = clientKey;
         attachment->sessionJson = PushWire::jsonString(session->keyString());
         QObject::connect(client, &PushClient::closed, q, [this, key] { onClientClosed(key); });
+        // A new client owes nothing older; one the application made may have an older queue.
+        attachment->expected = existed ? 0 : lastBefore + 1;
     }
     attachment->transport = transport;
     attachment->owner = owner;
@@ -578,8 +595,10 @@ void PushServerPrivate::handleUpgrade(PushHttpConnection *connection, const QStr
     QTcpSocket *socket = connection->takeSocket();
     // QWebSocket does not tell which socket it came from; the peer's address and port do.
     const QString key = peerKey(socket->peerAddress(), socket->peerPort());
-    pendingUpgrades.insert(key, access);
-    QObject::connect(socket, &QObject::destroyed, q, [this, key] { pendingUpgrades.remove(key); });
+    // QWebSocketServer and QWebSocket cut every connection of the socket: from here the
+    // pending entry counts it, until its transport does or housekeeping finds it gone.
+    QObject::disconnect(socket, &QObject::destroyed, q, nullptr);
+    pendingUpgrades.insert(key, {access, socket});
     webSocketServer.handleConnection(socket);
     // QWebSocketServer reads the handshake on readyRead; the bytes are there already.
     Q_EMIT socket->readyRead();
@@ -592,17 +611,23 @@ void PushServerPrivate::onNewWebSocket()
         const QString key = peerKey(socket->peerAddress(), socket->peerPort());
         const PushRoute route
                 = PushRoute::parse(socket->requestUrl().path(QUrl::FullyEncoded).toUtf8());
-        if (!pendingUpgrades.contains(key) || route.kind != PushRoute::WebSocket) {
+        const bool expected = pendingUpgrades.contains(key);
+        const PendingUpgrade pending = pendingUpgrades.take(key); // the transport counts it now
+        if (!expected || route.kind != PushRoute::WebSocket) { // cannot happen: checked before
             qCWarning(lcPushServer) << "closing an unexpected WebSocket from" << key;
-            socket->close(QWebSocketProtocol::CloseCodeAbnormalDisconnection);
-            socket->deleteLater();
+            socket->abort();
+            delete socket;
+            if (expected) {
+                delete pending.tcpSocket.data();
+                connectionGone();
+            }
             continue;
         }
-        const PushAccess access = pendingUpgrades.take(key);
         const QUrlQuery query(socket->requestUrl());
         bool hasSince = false;
         quint64 since = query.queryItemValue(QStringLiteral("since")).toULongLong(&hasSince);
-        auto *transport = new PushWebSocketTransport(this, nullptr, socket, access);
+        auto *transport = new PushWebSocketTransport(this, nullptr, socket, pending.tcpSocket,
+                                                     pending.access);
         webSockets.insert(transport);
         QList<PushSession::Message> catchUp;
         QString why;
@@ -689,6 +714,15 @@ void PushServerPrivate::housekeeping()
     for (PushHttpConnection *connection : connections) {
         if (httpConnections.contains(connection))
             connection->checkTimeouts(now);
+    }
+    // Upgrades that QWebSocketServer refused or timed out, and deleted.
+    for (auto it = pendingUpgrades.begin(); it != pendingUpgrades.end();) {
+        if (it->tcpSocket) {
+            ++it;
+            continue;
+        }
+        it = pendingUpgrades.erase(it);
+        connectionGone();
     }
     const QList<PushWebSocketTransport *> sockets = webSockets.values();
     for (PushWebSocketTransport *transport : sockets) {
@@ -778,24 +812,23 @@ QByteArray PushServerPrivate::metricsText() const
 
 void PushServerPrivate::dropAll()
 {
-    for (PushWebSocketTransport *transport : std::as_const(webSockets)) {
-        transport->socket()->disconnect();
-        delete transport;
+    destroying = true;
+    // Everything the server made is its child, also what waits for deleteLater() still.
+    const QList<QObject *> children = q->findChildren<QObject *>(Qt::FindDirectChildrenOnly);
+    for (QObject *child : children) {
+        if (auto *transport = qobject_cast<PushWebSocketTransport *>(child))
+            transport->socket()->disconnect();
+        if (auto *connection = qobject_cast<PushHttpConnection *>(child)) {
+            if (connection->socket())
+                connection->socket()->disconnect();
+        }
+        child->disconnect();
     }
     webSockets.clear();
-    for (PushSseTransport *stream : std::as_const(eventStreams))
-        delete stream;
     eventStreams.clear();
-    for (PushLongPoll *poll : std::as_const(longPolls))
-        delete poll;
     longPolls.clear();
-    for (auto it = httpConnections.cbegin(); it != httpConnections.cend(); ++it) {
-        it.key()->disconnect();
-        if (it.key()->socket())
-            it.key()->socket()->disconnect();
-        delete it.key();
-    }
     httpConnections.clear();
+    qDeleteAll(children);
 }
 
 void PushServerPrivate::checkShutdownFinished()
@@ -911,8 +944,8 @@ void PushServer::shutdown(int timeoutMs)
         stream->closeConnection(QWebSocketProtocol::CloseCodeGoingAway, {});
     const auto connections = d->httpConnections.keys();
     for (PushHttpConnection *connection : connections) {
-        if (d->httpConnections.contains(connection) && !connection->isHandling())
-            connection->close();
+        if (d->httpConnections.contains(connection) && !connection->isStreaming())
+            connection->closeWhenIdle();
     }
     if (wasListening)
         Q_EMIT listeningChanged();

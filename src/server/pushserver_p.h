@@ -10,6 +10,7 @@
 #include "pushwire_p.h"
 
 #include <QtCore/QHash>
+#include <QtCore/QPointer>
 #include <QtCore/QSet>
 #include <QtCore/QTimer>
 #include <QtNetwork/QSslConfiguration>
@@ -77,6 +78,8 @@ public:
     void onNewWebSocket();
     void handleRequest(PushHttpConnection *connection, const PushHttpRequest &request);
     void onConnectionClosed(PushHttpConnection *connection);
+    void countUntilDestroyed(QTcpSocket *socket);
+    void connectionGone();
     void housekeeping();
     void checkShutdownFinished();
     //! Deletes every connection and transport now, without signals back into this object.
@@ -106,6 +109,7 @@ public:
     PushServer::Error error = PushServer::NoError;
     QString errorString;
     bool shuttingDown = false;
+    bool destroying = false;
 
     // Connections.
     int tcpConnections = 0;
@@ -114,7 +118,12 @@ public:
     QHash<PushHttpConnection *, PushSseTransport *> eventStreams;
     QHash<PushHttpConnection *, PushLongPoll *> longPolls;
     // Upgrades on their way through QWebSocketServer's handshake, by peer address and port.
-    QHash<QString, PushAccess> pendingUpgrades;
+    struct PendingUpgrade
+    {
+        PushAccess access;
+        QPointer<QTcpSocket> tcpSocket;
+    };
+    QHash<QString, PendingUpgrade> pendingUpgrades;
 
     // Network clients, by sessionKey + '\0' + clientKey.
     QHash<QString, std::shared_ptr<PushAttachment>> attachments;

@@ -9,9 +9,9 @@
 
 PushWebSocketTransport::PushWebSocketTransport(PushServerPrivate *server,
                                                PushAttachment *attachment, QWebSocket *socket,
-                                               const PushAccess &access)
-    : PushStreamTransport(server, attachment), m_socket(socket), m_access(access),
-      m_lastSeenMs(QDateTime::currentMSecsSinceEpoch())
+                                               QTcpSocket *tcpSocket, const PushAccess &access)
+    : PushStreamTransport(server, attachment), m_socket(socket), m_tcpSocket(tcpSocket),
+      m_access(access), m_lastSeenMs(QDateTime::currentMSecsSinceEpoch())
 {
     m_socket->setParent(nullptr);
     // A push frame is {"op":"push","data":DATA}: allow the envelope on top of the data limit.
@@ -30,7 +30,14 @@ PushWebSocketTransport::PushWebSocketTransport(PushServerPrivate *server,
             &PushWebSocketTransport::onDisconnected);
 }
 
-PushWebSocketTransport::~PushWebSocketTransport() = default;
+PushWebSocketTransport::~PushWebSocketTransport()
+{
+    m_socket.reset();
+    // A QWebSocket made by QWebSocketServer::handleConnection() leaves its socket behind. The
+    // transport is deleted from the event loop, never inside one of the socket's signals.
+    delete m_tcpSocket.data();
+    m_server->connectionGone(); // QWebSocket cuts the socket's signals: it is counted here
+}
 
 void PushWebSocketTransport::writeMessage(PushFrame &frame)
 {

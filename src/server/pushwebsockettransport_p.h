@@ -6,6 +6,8 @@
 #include "pushserver_p.h"
 #include "pushstreamtransport_p.h"
 
+#include <QtCore/QPointer>
+#include <QtNetwork/QTcpSocket>
 #include <QtWebSockets/QWebSocket>
 
 #include <memory>
@@ -20,7 +22,7 @@ class PushWebSocketTransport : public PushStreamTransport
     Q_OBJECT
 public:
     PushWebSocketTransport(PushServerPrivate *server, PushAttachment *attachment,
-                           QWebSocket *socket, const PushAccess &access);
+                           QWebSocket *socket, QTcpSocket *tcpSocket, const PushAccess &access);
     ~PushWebSocketTransport() override;
 
     QWebSocket *socket() const { return m_socket.get(); }
@@ -41,6 +43,7 @@ private:
     void onDisconnected();
 
     std::unique_ptr<QWebSocket> m_socket;
+    QPointer<QTcpSocket> m_tcpSocket; // under m_socket; QWebSocket does not delete it
     PushAccess m_access;
     PushRateLimiter m_limiter;
     qint64 m_lastSeenMs;

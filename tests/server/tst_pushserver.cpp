@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: MIT
+#include <QtPush/pushclient.h>
+#include <QtPush/pushregistry.h>
+#include <QtPush/pushserver.h>
+#include <QtPush/pushsession.h>
+#include <QtPush/pushtoken.h>
+
+#include "serverfixture.h"
+
+#include <QtCore/QRegularExpression>
+#include <QtCore/QThread>
+#include <QtTest/QtTest>
+
+class tst_PushServer : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+
+    void listensOnAFreeLoopbackPort();
+    void refusesARemoteAddressWithoutASecret();
+    void healthzAndMetricsAnswer();
+    void unknownPathsAndMethodsAreRefused_data();
+    void unknownPathsAndMethodsAreRefused();
+    void pushTakesJsonOrText_data();
+    void pushTakesJsonOrText();
+    void badBodiesAreRefused_data();
+    void badBodiesAreRefused();
+    void oneHttpPushReachesEveryTransportOnce();
+    void inProcessAndNetworkPushesReachEachOther();
+    void webSocketResumesWithSince();
+    void eventStreamResumesFromLastEventId();
+    void longPollWaitsThenAnswersEmpty();
+    void overflowedClientIsToldOfTheGap();
+    void listingShowsSessionsClientsAndTransports();
+    void disconnectedClientIsRemovedAfterItsGracePeriod();
+    void deletingAClientClosesItsConnection();
+    void oversizeWebSocketFrameClosesWith1009();
+    void malformedWebSocketFrameGetsAnErrorThenClose();
+    void requestSentOneByteAtATimeIsServed();
+    void tooManyClientsInASessionAreRefused();
+    void tooManyConnectionsAreRefused();
+    void pushRateIsLimitedPerConnection();
+    void authorization_data();
+    void authorization();
+    void shutdownClosesWebSocketsAndAnswersPolls();
+
+private:
+    QUrl url(const QString &path) const
+    {
+        return QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(m_server->serverPort()).arg(path));
+    }
+    QUrl wsUrl(const QString &path) const
+    {
+        return QUrl(QStringLiteral("ws://127.0.0.1:%1%2").arg(m_server->serverPort()).arg(path));
+    }
+    HttpReply get(const QString &path) { return httpRequest(m_manager, "GET", url(path)); }
+    HttpReply post(const QString &path, const QByteArray &body,
+                   const QByteArray &type = QByteArrayLiteral("application/json"))
+    {
+        return httpRequest(m_manager, "POST", url(path), body, type);
+    }
+
+    std::unique_ptr<PushRegistry> m_registry;
+    std::unique_ptr<PushServer> m_server;
+    QNetworkAccessManager m_manager;
+};
+
+void tst_PushServer::init()
+{
+    m_registry = std::make_unique<PushRegistry>();
+    m_server = std::make_unique<PushServer>(m_registry.get());
+    QVERIFY(m_server->listen(QHostAddress::LocalHost, 0));
+    m_manager.clearConnectionCache();
+}
+
+void tst_PushServer::cleanup()
+{
+    m_server.reset();
+    m_registry.reset();
+}
+
+void tst_PushServer::listensOnAFreeLoopbackPort()
+{
+    QVERIFY(m_server->isListening());
+    QVERIFY(m_server->serverPort() != 0);
+    QCOMPARE(m_server->serverAddress(), QHostAddress(QHostAddress::LocalHost));
+}
+
+void tst_PushServer::refusesARemoteAddressWithoutASecret()
+{
+    PushServer server(m_registry.get());
+    QSignalSpy errors(&server, &PushServer::errorOccurred);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("without a secret")));
+    QVERIFY(!server.listen(QHostAddress::Any, 0));
+    QCOMPARE(server.error(), PushServer::ListenError);
+    QCOMPARE(errors.size(), 1);
+    QVERIFY(server.errorString().contains(QStringLiteral("secret")));
+}
+
+void tst_PushServer::healthzAndMetricsAnswer()
+{
+    QCOMPARE(get(QStringLiteral("/healthz")).status, 200);
+    QCOMPARE(post(QStringLiteral("/v1/sessions/s/push"), "1").status, 200);
+    const HttpReply metrics = get(QStringLiteral("/metrics"));
+    QCOMPARE(metrics.status, 200);
+    QVERIFY(metrics.header("Content-Type").startsWith("text/plain; version=0.0.4"));
+    QVERIFY(metrics.body.contains("# TYPE qtpush_pushes_total counter\nqtpush_pushes_total 1\n"));
+    QVERIFY(metrics.body.contains("qtpush_sessions 1\n"));
+}
+
+void tst_PushServer::unknownPathsAndMethodsAreRefused_data()
+{
+    QTest::addColumn<QByteArray>("method");
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<int>("status");
+    QTest::addColumn<QString>("code");
+    QTest::addRow("unknown path") << QByteArray("GET") << QStringLiteral("/nope") << 404
+                                  << QStringLiteral("not_found");
+    QTest::addRow("too deep") << QByteArray("GET")
+                              << QStringLiteral("/v1/sessions/s/clients/c/ws/x") << 404
+                              << QStringLiteral("not_found");
+    QTest::addRow("GET push") << QByteArray("GET") << QStringLiteral("/v1/sessions/s/push") << 405
+                              << QStringLiteral("method_not_allowed");
+    QTest::addRow("POST list") << QByteArray("POST") << QStringLiteral("/v1/sessions") << 405
+                               << QStringLiteral("method_not_allowed");
+    QTest::addRow("ws without upgrade")
+            << QByteArray("GET") << QStringLiteral("/v1/sessions/s/clients/c/ws") << 400
+            << QStringLiteral("bad_request");
+    QTest::addRow("id too long")
+            << QByteArray("GET")
+            << QStringLiteral("/v1/sessions/%1/clients/c/pull?wait=0").arg(QString(257, u'x'))
+            << 400 << QStringLiteral("bad_request");
+    QTest::addRow("id not UTF-8") << QByteArray("GET")
+                                  << QStringLiteral("/v1/sessions/%FF/clients/c/pull?wait=0") << 400
+                                  << QStringLiteral("bad_request");
+    QTest::addRow("bad since") << QByteArray("GET")
+                               << QStringLiteral("/v1/sessions/s/clients/c/pull?since=x") << 400
+                               << QStringLiteral("bad_request");
+    QTest::addRow("bad wait") << QByteArray("GET")
+                              << QStringLiteral("/v1/sessions/s/clients/c/pull?wait=-1") << 400
+                              << QStringLiteral("bad_request");
+}
+
+void tst_PushServer::unknownPathsAndMethodsAreRefused()
+{
+    QFETCH(QByteArray, method);
+    QFETCH(QString, path);
+    QFETCH(int, status);
+    QFETCH(QString, code);
+    const HttpReply reply = httpRequest(m_manager, method, url(path));
+    QCOMPARE(reply.status, status);
+    QCOMPARE(reply.errorCode(), code);
+    QVERIFY(!reply.json()[QLatin1String("error")][QLatin1String("message")].toString().isEmpty());
+    if (status == 405)
+        QVERIFY(!reply.header("Allow").isEmpty());
+}
+
+void tst_PushServer::pushTakesJsonOrText_data()
+{
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QByteArray>("type");
+    QTest::addColumn<QVariant>("expected");
+    QTest::addRow("object") << QByteArray(R"({"a":[1,2]})") << QByteArray("application/json")
+                            << QVariant(QVariantMap{{QStringLiteral("a"), QVariantList{1.0, 2.0}}});
+    QTest::addRow("number") << QByteArray("42") << QByteArray("application/json") << QVariant(42.0);
+    QTest::addRow("string") << QByteArray(R"("hi")") << QByteArray("application/json")
+                            << QVariant(QStringLiteral("hi"));
+    QTest::addRow("null") << QByteArray("null") << QByteArray("application/json")
+                          << QVariant::fromValue(nullptr);
+    QTest::addRow("text") << QByteArray("héllo {") << QByteArray("text/plain; charset=utf-8")
+                          << QVariant(QStringLiteral("héllo {"));
+}
+
+void tst_PushServer::pushTakesJsonOrText()
+{
+    QFETCH(QByteArray, body);
+    QFETCH(QByteArray, type);
+    QFETCH(QVariant, expected);
+    PushClient *local
+            = m_registry->session(QStringLiteral("s"))->newClient(QStringLiteral("local"));
+    const HttpReply reply = post(QStringLiteral("/v1/sessions/s/push"), body, type);
+    QCOMPARE(reply.status, 200);
+    QCOMPARE(reply.json()[QLatin1String("id")].toInt(), 1);
+    QCOMPARE(reply.json()[QLatin1String("clients")].toInt(), 1);
+    QVariant received;
+    QVERIFY(local->tryPull(&received));
+    QCOMPARE(received, expected);
+}
+
+void tst_PushServer::badBodiesAreRefused_data()
+{
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QByteArray>("type");
+    QTest::addColumn<int>("status");
+    QTest::addRow("malformed JSON")
+            << QByteArray("{\"a\":") << QByteArray("application/json") << 400;
+    QTest::addRow("two values") << QByteArray("1 2") << QByteArray("application/json") << 400;
+    QTest::addRow("invalid UTF-8 JSON")
+            << QByteArray("\"\xff\xfe\"") << QByteArray("application/json") << 400;
+    QTest::addRow("invalid UTF-8 text")
+            << QByteArray("\xc3\x28") << QByteArray("text/plain") << 400;
+    QTest::addRow("oversize") << QByteArray(64 * 1024 + 1, 'x') << QByteArray("text/plain") << 413;
+}
+
+void tst_PushServer::badBodiesAreRefused()
+{
+    QFETCH(QByteArray, body);
+    QFETCH(QByteArray, type);
+    QFETCH(int, status);
+    WebSocketClient bystander;
+    QVERIFY(bystander.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/b/ws"))));
+    const HttpReply reply = post(QStringLiteral("/v1/sessions/s/push"), body, type);
+    QCOMPARE(reply.status, status);
+    QVERIFY(!reply.errorCode().isEmpty());
+    // The server is still up and the other client still served.
+    QCOMPARE(post(QStringLiteral("/v1/sessions/s/push"), "1").status, 200);
+    QTRY_COMPARE(bystander.frames.size(), 1);
+}
+
+void tst_PushServer::oneHttpPushReachesEveryTransportOnce()
+{
+    PushClient *local
+            = m_registry->session(QStringLiteral("s"))->newClient(QStringLiteral("local"));
+    QVariantList localMessages;
+    connect(local, &PushClient::messageReceived, this,
+            [&localMessages](const QVariant &m) { localMessages.append(m); });
+    WebSocketClient ws;
+    QVERIFY(ws.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/w/ws"))));
+    EventStreamClient sse;
+    QVERIFY(sse.open(m_server->serverPort(), "/v1/sessions/s/clients/e/events"));
+    QTRY_COMPARE(m_registry->session(QStringLiteral("s"))->count(), 3);
+    QNetworkRequest pollRequest(url(QStringLiteral("/v1/sessions/s/clients/p/pull?wait=10")));
+    std::unique_ptr<QNetworkReply> poll(m_manager.get(pollRequest));
+    QTRY_COMPARE(m_registry->session(QStringLiteral("s"))->count(), 4);
+
+    const HttpReply pushed = post(QStringLiteral("/v1/sessions/s/push"), R"({"n":1})");
+    QCOMPARE(pushed.status, 200);
+    QCOMPARE(pushed.json()[QLatin1String("clients")].toInt(), 4);
+
+    QTRY_VERIFY(poll->isFinished());
+    const QJsonArray polled = QJsonDocument::fromJson(poll->readAll()).array();
+    QCOMPARE(polled.size(), 1);
+    QCOMPARE(polled.at(0)[QLatin1String("data")][QLatin1String("n")].toInt(), 1);
+    QTRY_COMPARE(ws.frames.size(), 1);
+    QTRY_COMPARE(sse.messages().size(), 1);
+    QTRY_COMPARE(localMessages.size(), 1);
+    const QJsonObject frame = ws.frame(0);
+    QCOMPARE(frame[QLatin1String("id")].toInt(), 1);
+    QCOMPARE(frame[QLatin1String("session")].toString(), QStringLiteral("s"));
+    QCOMPARE(frame[QLatin1String("data")][QLatin1String("n")].toInt(), 1);
+    QCOMPARE(sse.messages().first(), frame);
+    QVERIFY(sse.received.contains("id: 1\n"));
+
+    // A second push: each receives exactly one more, no repeats.
+    QCOMPARE(post(QStringLiteral("/v1/sessions/s/push"), R"({"n":2})").status, 200);
+    QTRY_COMPARE(ws.frames.size(), 2);
+    QTRY_COMPARE(sse.messages().size(), 2);
+    QTRY_COMPARE(localMessages.size(), 2);
+    const HttpReply next = get(QStringLiteral("/v1/sessions/s/clients/p/pull?wait=0"));
+    QCOMPARE(next.json().toArray().size(), 1);
+    QCOMPARE(next.json()[0][QLatin1String("id")].toInt(), 2);
+}
+
+void tst_PushServer::inProcessAndNetworkPushesReachEachOther()
+{
+    PushSession *session = m_registry->session(QStringLiteral("room"));
+    PushClient *local = session->newClient(QStringLiteral("app"));
+    QVariantList received;
+    connect(local, &PushClient::messageReceived, this,
+            [&received](const QVariant &m) { received.append(m); });
+    WebSocketClient ws;
+    QVERIFY(ws.open(wsUrl(QStringLiteral("/v1/sessions/room/clients/w/ws"))));
+    QTRY_COMPARE(session->count(), 2);
+
+    session->push(QVariantMap{{QStringLiteral("from"), QStringLiteral("app")}});
+    QTRY_COMPARE(ws.frames.size(), 1);
+    QCOMPARE(ws.frame(0)[QLatin1String("data")][QLatin1String("from")].toString(),
+             QStringLiteral("app"));
+
+    ws.socket.sendTextMessage(QStringLiteral(R"({"op":"push","data":{"from":"ws"}})"));
+    QTRY_COMPARE(received.size(), 2);
+    QCOMPARE(received.at(1).toMap().value(QStringLiteral("from")).toString(), QStringLiteral("ws"));
+    QTRY_COMPARE(ws.frames.size(), 2); // the sender receives its own push too
+}
+
+void tst_PushServer::webSocketResumesWithSince()
+{
+    for (int i = 1; i <= 5; ++i)
+        QCOMPARE(post(QStringLiteral("/v1/sessions/s/push"), QByteArray::number(i)).status, 200);
+    WebSocketClient ws;
+    QVERIFY(ws.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/late/ws?since=2"))));
+    QTRY_COMPARE(ws.frames.size(), 3);
+    for (int i = 0; i < 3; ++i)
+        QCOMPARE(ws.frame(i)[QLatin1String("id")].toInt(), i + 3);
+    QCOMPARE(post(QStringLiteral("/v1/sessions/s/push"), "6").status, 200);
+    QTRY_COMPARE(ws.frames.size(), 4);
+    QCOMPARE(ws.frame(3)[QLatin1String("id")].toInt(), 6);
+
+    // Reconnecting after a drop with since= gets exactly what it missed, once.
+    ws.socket.abort();
+    QCOMPARE(post(QStringLiteral("/v1/sessions/s/push"), "7").status, 200);
+    QCOMPARE(post(QStringLiteral("/v1/sessions/s/push"), "8").status, 200);
+    WebSocketClient again;
+    QVERIFY(again.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/late/ws?since=6"))));
+    QTRY_COMPARE(again.frames.size(), 2);
+    QCOMPARE(again.frame(0)[QLatin1String("id")].toInt(), 7);
+    QCOMPARE(again.frame(1)[QLatin1String("id")].toInt(), 8);
+}
+
+void tst_PushServer::eventStreamResumesFromLastEventId()
+{
+    for (int i = 1; i <= 5; ++i)
+        QCOMPARE(post(QStringLiteral("/v1/sessions/s/push"), QByteArray::number(i)).status, 200);
+    EventStreamClient sse;
+    // Last-Event-ID wins over since (protocol.md: Receiving).
+    QVERIFY(sse.open(m_server->serverPort(), "/v1/sessions/s/clients/e/events?since=1",
+                     "Last-Event-ID: 3\r\n"));
+    QTRY_COMPARE(sse.messages().size(), 2);
+    QCOMPARE(sse.messages().at(0)[QLatin1String("id")].toInt(), 4);
+    QCOMPARE(sse.messages().at(1)[QLatin1String("id")].toInt(), 5);
+}
+
+void tst_PushServer::longPollWaitsThenAnswersEmpty()
+{
+    const HttpReply empty = get(QStringLiteral("/v1/sessions/s/clients/p/pull?wait=1"));
+    QCOMPARE(empty.status, 200);
+    QCOMPARE(empty.body, QByteArray("[]"));
+}
+
+void tst_PushServer::overflowedClientIsToldOfTheGap()
+{
+    m_server->setClientBuffer(3);
+    QCOMPARE(get(QStringLiteral("/v1/sessions/s/clients/p/pull?wait=0")).body, QByteArray("[]"));
+    for (int i = 1; i <= 10; ++i)
+        QCOMPARE(post(QStringLiteral("/v1/sessions/s/push"), QByteArray::number(i)).status, 200);
+    const QJsonArray reply
+            = get(QStringLiteral("/v1/sessions/s/clients/p/pull?wait=0")).json().toArray();
+    QCOMPARE(reply.size(), 4);
+    QCOMPARE(reply.at(0).toObject(),
+             (QJsonObject{{QStringLiteral("type"), QStringLiteral("gap")},
+                          {QStringLiteral("from"), 1},
+                          {QStringLiteral("to"), 7}}));
+    for (int i = 1; i < 4; ++i)
+        QCOMPARE(reply.at(i)[QLatin1String("id")].toInt(), i + 7);
+}
+
+void tst_PushServer::listingShowsSessionsClientsAndTransports()
+{
+    m_registry->session(QStringLiteral("a b/é"))->newClient(QStringLiteral("local"));
+    WebSocketClient ws;
+    QVERIFY(ws.open(wsUrl(QStringLiteral("/v1/sessions/a%20b%2F%C3%A9/clients/w/ws"))));
+    QTRY_COMPARE(m_registry->session(QStringLiteral("a b/é"))->count(), 2);
+    const HttpReply sessions = get(QStringLiteral("/v1/sessions"));
+    QCOMPARE(sessions.status, 200);
+    QCOMPARE(sessions.json().toArray(),
+             (QJsonArray{QJsonObject{{QStringLiteral("session"), QStringLiteral("a b/é")},
+                                     {QStringLiteral("clients"), 2}}}));
+    const HttpReply session = get(QStringLiteral("/v1/sessions/a%20b%2F%C3%A9"));
+    QCOMPARE(session.status, 200);
+    const QJsonArray clients = session.json()[QLatin1String("clients")].toArray();
+    QCOMPARE(clients.size(), 2);
+    QCOMPARE(clients.at(0)[QLatin1String("client")].toString(), QStringLiteral("local"));
+    QCOMPARE(clients.at(0)[QLatin1String("transport")].toString(), QStringLiteral("local"));
+    QCOMPARE(clients.at(1)[QLatin1String("transport")].toString(), QStringLiteral("ws"));
+    QCOMPARE(clients.at(1)[QLatin1String("pending")].toInt(), 0);
+    QCOMPARE(get(QStringLiteral("/v1/sessions/missing")).status, 404);
+}
+
+void tst_PushServer::disconnectedClientIsRemovedAfterItsGracePeriod()
+{
+    m_server->setClientGracePeriod(500);
+    WebSocketClient ws;
+    QVERIFY(ws.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/w/ws"))));
+    PushSession *session = m_registry->session(QStringLiteral("s"));
+    QTRY_COMPARE(session->count(), 1);
+    ws.socket.close();
+    QTRY_COMPARE(get(QStringLiteral("/v1/sessions/s"))
+                         .json()[QLatin1String("clients")][0][QLatin1String("transport")]
+                         .toString(),
+                 QStringLiteral("none"));
+    // Still buffering while it is away.
+    QCOMPARE(post(QStringLiteral("/v1/sessions/s/push"), "1").status, 200);
+    QCOMPARE(session->findClient(QStringLiteral("w"))->pending(), 1);
+    QTRY_COMPARE_WITH_TIMEOUT(session->count(), 0, 10000);
+}
+
+void tst_PushServer::deletingAClientClosesItsConnection()
+{
+    WebSocketClient ws;
+    QVERIFY(ws.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/w/ws"))));
+    QTRY_COMPARE(m_registry->session(QStringLiteral("s"))->count(), 1);
+    QCOMPARE(httpRequest(m_manager, "DELETE", url(QStringLiteral("/v1/sessions/s/clients/w")))
+                     .status,
+             204);
+    QTRY_VERIFY(ws.disconnected);
+    QCOMPARE(httpRequest(m_manager, "DELETE", url(QStringLiteral("/v1/sessions/s/clients/w")))
+                     .status,
+             204); // also for a missing one
+    QCOMPARE(httpRequest(m_manager, "DELETE", url(QStringLiteral("/v1/sessions/s"))).status, 204);
+    QTRY_VERIFY(!m_registry->exists(QStringLiteral("s")));
+}
+
+void tst_PushServer::oversizeWebSocketFrameClosesWith1009()
+{
+    m_server->setMaxMessageBytes(1000);
+    WebSocketClient ws;
+    QVERIFY(ws.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/w/ws"))));
+    WebSocketClient bystander;
+    QVERIFY(bystander.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/b/ws"))));
+    ws.socket.sendTextMessage(
+            QStringLiteral(R"({"op":"push","data":"%1"})").arg(QString(5000, u'x')));
+    QTRY_VERIFY(ws.disconnected);
+    QCOMPARE(ws.closeCode, QWebSocketProtocol::CloseCodeTooMuchData);
+    QCOMPARE(post(QStringLiteral("/v1/sessions/s/push"), "1").status, 200);
+    QTRY_COMPARE(bystander.frames.size(), 1);
+}
+
+void tst_PushServer::malformedWebSocketFrameGetsAnErrorThenClose()
+{
+    WebSocketClient ws;
+    QVERIFY(ws.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/w/ws"))));
+    ws.socket.sendTextMessage(QStringLiteral("{not json"));
+    QTRY_VERIFY(ws.disconnected);
+    QCOMPARE(ws.closeCode, QWebSocketProtocol::CloseCodePolicyViolated);
+    QCOMPARE(ws.frames.size(), 1);
+    QCOMPARE(ws.frame(0)[QLatin1String("error")][QLatin1String("code")].toString(),
+             QStringLiteral("bad_request"));
+}
+
+void tst_PushServer::requestSentOneByteAtATimeIsServed()
+{
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, m_server->serverPort());
+    QVERIFY(socket.waitForConnected(5000));
+    const QByteArray request
+            = "POST /v1/sessions/s/push HTTP/1.1\r\nHost: x\r\n"
+              "Content-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}";
+    for (char byte : request) {
+        socket.write(&byte, 1);
+        QVERIFY(socket.waitForBytesWritten(5000));
+        QCoreApplication::processEvents(); // the server reads each byte on its own
+    }
+    QTRY_VERIFY(socket.bytesAvailable() > 0 || socket.waitForReadyRead(100));
+    QTRY_VERIFY(socket.peek(1024).contains("{\"id\":1,\"clients\":0}"));
+    QVERIFY(socket.readAll().startsWith("HTTP/1.1 200 OK\r\n"));
+}
+
+void tst_PushServer::tooManyClientsInASessionAreRefused()
+{
+    m_server->setMaxClientsPerSession(1);
+    QCOMPARE(get(QStringLiteral("/v1/sessions/s/clients/a/pull?wait=0")).status, 200);
+    QCOMPARE(get(QStringLiteral("/v1/sessions/s/clients/a/pull?wait=0")).status,
+             200); // the same one
+    const HttpReply refused = get(QStringLiteral("/v1/sessions/s/clients/b/pull?wait=0"));
+    QCOMPARE(refused.status, 503);
+    QCOMPARE(refused.errorCode(), QStringLiteral("unavailable"));
+}
+
+void tst_PushServer::tooManyConnectionsAreRefused()
+{
+    m_server->setMaxConnections(1);
+    WebSocketClient first;
+    QVERIFY(first.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/a/ws"))));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("refusing connection")));
+    QTcpSocket second;
+    second.connectToHost(QHostAddress::LocalHost, m_server->serverPort());
+    QVERIFY(second.waitForConnected(5000));
+    QTRY_VERIFY(second.bytesAvailable() > 0 || second.waitForReadyRead(100));
+    QVERIFY(second.readAll().startsWith("HTTP/1.1 503"));
+}
+
+void tst_PushServer::pushRateIsLimitedPerConnection()
+{
+    m_server->setPushRateLimit(2);
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, m_server->serverPort());
+    QVERIFY(socket.waitForConnected(5000));
+    const QByteArray request = "POST /v1/sessions/s/push HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Type: application/json\r\nContent-Length: 1\r\n\r\n1";
+    socket.write(request + request + request); // pipelined on one keep-alive connection
+    QByteArray answers;
+    QTRY_VERIFY((answers += socket.readAll()).count("HTTP/1.1 ") == 3);
+    QCOMPARE(answers.count("HTTP/1.1 200 OK"), 2);
+    QCOMPARE(answers.count("HTTP/1.1 429 Too Many Requests"), 1);
+    QVERIFY(answers.contains("\"code\":\"rate_limited\""));
+}
+
+void tst_PushServer::authorization_data()
+{
+    QTest::addColumn<QByteArray>("method");
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<QString>("session");
+    QTest::addColumn<QString>("client");
+    QTest::addColumn<int>("scopes");
+    QTest::addColumn<int>("expiresIn"); // seconds; 0: no exp
+    QTest::addColumn<QByteArray>("secret");
+    QTest::addColumn<bool>("inQuery");
+    QTest::addColumn<int>("status");
+
+    const QString pull = QStringLiteral("/v1/sessions/s/clients/c/pull?wait=0");
+    const QString push = QStringLiteral("/v1/sessions/s/push");
+    const QByteArray good("secret");
+    const int subscribe = PushToken::Subscribe;
+    QTest::addRow("no token") << QByteArray("GET") << pull << QString() << QString() << 0 << 0
+                              << QByteArray() << false << 401;
+    QTest::addRow("expired") << QByteArray("GET") << pull << QStringLiteral("s") << QString()
+                             << subscribe << -10 << good << false << 401;
+    QTest::addRow("wrong signature")
+            << QByteArray("GET") << pull << QStringLiteral("s") << QString() << subscribe << 0
+            << QByteArray("other") << false << 401;
+    QTest::addRow("wrong session") << QByteArray("GET") << pull << QStringLiteral("t") << QString()
+                                   << subscribe << 0 << good << false << 403;
+    QTest::addRow("wrong client") << QByteArray("GET") << pull << QStringLiteral("s")
+                                  << QStringLiteral("d") << subscribe << 0 << good << false << 403;
+    QTest::addRow("missing scope") << QByteArray("POST") << push << QStringLiteral("s") << QString()
+                                   << subscribe << 0 << good << false << 403;
+    QTest::addRow("listing needs admin")
+            << QByteArray("GET") << QStringLiteral("/v1/sessions") << QStringLiteral("s")
+            << QString() << int(PushToken::Subscribe | PushToken::Push) << 0 << good << false
+            << 403;
+    QTest::addRow("valid, header")
+            << QByteArray("GET") << pull << QStringLiteral("s") << QStringLiteral("c") << subscribe
+            << 60 << good << false << 200;
+    QTest::addRow("valid, query") << QByteArray("GET") << pull << QStringLiteral("s") << QString()
+                                  << subscribe << 0 << good << true << 200;
+    QTest::addRow("valid push") << QByteArray("POST") << push << QStringLiteral("s") << QString()
+                                << int(PushToken::Push) << 0 << good << false << 200;
+    QTest::addRow("admin lists") << QByteArray("GET") << QStringLiteral("/v1/sessions")
+                                 << QStringLiteral("ops") << QString() << int(PushToken::Admin) << 0
+                                 << good << false << 200;
+}
+
+void tst_PushServer::authorization()
+{
+    QFETCH(QByteArray, method);
+    QFETCH(QString, path);
+    QFETCH(QString, session);
+    QFETCH(QString, client);
+    QFETCH(int, scopes);
+    QFETCH(int, expiresIn);
+    QFETCH(QByteArray, secret);
+    QFETCH(bool, inQuery);
+    QFETCH(int, status);
+    m_server->setSecret(QByteArrayLiteral("secret"));
+    QByteArray token;
+    if (!secret.isEmpty()) {
+        PushToken claims;
+        claims.session = session;
+        claims.client = client;
+        claims.scopes = PushToken::Scopes(scopes);
+        if (expiresIn != 0)
+            claims.expires = QDateTime::currentDateTimeUtc().addSecs(expiresIn);
+        token = claims.sign(secret);
+    }
+    QUrl target = url(path);
+    QList<std::pair<QByteArray, QByteArray>> headers;
+    if (!token.isEmpty() && inQuery) {
+        QUrlQuery query(target);
+        query.addQueryItem(QStringLiteral("token"), QString::fromLatin1(token));
+        target.setQuery(query);
+    } else if (!token.isEmpty()) {
+        headers.append({QByteArrayLiteral("Authorization"), "Bearer " + token});
+    }
+    const HttpReply reply = httpRequest(m_manager, method, target,
+                                        method == "POST" ? QByteArray("1") : QByteArray(),
+                                        QByteArrayLiteral("application/json"), headers);
+    QCOMPARE(reply.status, status);
+    if (status == 401)
+        QCOMPARE(reply.errorCode(), QStringLiteral("unauthorized"));
+    if (status == 403)
+        QCOMPARE(reply.errorCode(), QStringLiteral("forbidden"));
+}
+
+void tst_PushServer::shutdownClosesWebSocketsAndAnswersPolls()
+{
+    WebSocketClient ws;
+    QVERIFY(ws.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/w/ws"))));
+    std::unique_ptr<QNetworkReply> poll(m_manager.get(
+            QNetworkRequest(url(QStringLiteral("/v1/sessions/s/clients/p/pull?wait=30")))));
+    QTRY_COMPARE(m_registry->session(QStringLiteral("s"))->count(), 2);
+    QSignalSpy finished(m_server.get(), &PushServer::shutdownFinished);
+    m_server->shutdown(5000);
+    QVERIFY(!m_server->isListening());
+    QTRY_VERIFY(ws.disconnected);
+    QCOMPARE(ws.closeCode, QWebSocketProtocol::CloseCodeGoingAway);
+    QTRY_VERIFY(poll->isFinished());
+    QCOMPARE(poll->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
+    QCOMPARE(poll->readAll(), QByteArray("[]"));
+    QTRY_COMPARE_WITH_TIMEOUT(m_server->connectionCount(), 0, 3000);
+    QTRY_COMPARE(finished.size(), 1);
+    QCOMPARE(m_server->connectionCount(), 0);
+    QCOMPARE(m_registry->session(QStringLiteral("s"))->count(), 2); // clients stay for a restart
+}
+
+QTEST_GUILESS_MAIN(tst_PushServer)
+#include "tst_pushserver.moc"
