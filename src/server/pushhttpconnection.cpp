@@ -109,6 +109,7 @@ void PushHttpConnection::readRequests()
         m_request.upgrade = m_parser.upgrade;
         m_request.keepAlive = http_should_keep_alive(&m_parser) != 0;
         m_keepAlive = m_request.keepAlive && !m_request.upgrade;
+        m_crossOrigin = !m_request.header(QByteArrayLiteral("origin")).isEmpty();
         if (m_request.upgrade)
             m_unreadRequestBytes = m_consumed; // skipped only if the upgrade is refused
         else
@@ -250,6 +251,8 @@ void PushHttpConnection::respond(int status, const QByteArray &contentType, cons
     if (status != 204)
         head.append("Content-Length: ").append(QByteArray::number(body.size())).append("\r\n");
     head.append("Cache-Control: no-store\r\n");
+    if (m_crossOrigin) // tokens, not cookies, carry access: every origin may read answers
+        head.append("Access-Control-Allow-Origin: *\r\n");
     head.append(extraHeaders);
     if (!m_keepAlive)
         head.append("Connection: close\r\n");
@@ -285,7 +288,8 @@ void PushHttpConnection::refuse(PushWire::Refusal refusal, const QString &messag
 void PushHttpConnection::beginStream(const QByteArray &contentType, const QByteArray &extraHeaders)
 {
     QByteArray head = "HTTP/1.1 200 OK\r\nContent-Type: " + contentType
-            + "\r\nCache-Control: no-store\r\nConnection: close\r\n" + extraHeaders + "\r\n";
+            + "\r\nCache-Control: no-store\r\nConnection: close\r\n"
+            + (m_crossOrigin ? "Access-Control-Allow-Origin: *\r\n" : "") + extraHeaders + "\r\n";
     m_socket->write(head);
     m_state = State::Streaming;
 }

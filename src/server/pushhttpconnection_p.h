@@ -106,6 +106,7 @@ private:
     QByteArray m_url;
     bool m_keepAlive = true; // of the request being handled
     bool m_closeWhenIdle = false;
+    bool m_crossOrigin = false; // the request named an Origin: answer with CORS headers
     bool m_requestUnread = false; // a refused request whose body was not read
     qint64 m_drainUntilMs = 0;
     qint64 m_unreadRequestBytes = 0; // an upgrade request left unread for QWebSocketServer

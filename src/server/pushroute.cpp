@@ -29,6 +29,10 @@ bool decodeId(const QByteArray &segment, QString *id, QString *problem)
 PushRoute PushRoute::parse(const QByteArray &path)
 {
     PushRoute route;
+    if (path == "/") {
+        route.kind = Index;
+        return route;
+    }
     if (path == "/healthz") {
         route.kind = Health;
         return route;
@@ -79,6 +83,7 @@ bool PushRoute::allows(const QByteArray &method) const
         return method == "GET" || method == "DELETE";
     case Client:
         return method == "DELETE";
+    case Index:
     case Health:
     case Metrics:
     case Sessions:

@@ -11,6 +11,7 @@ struct PushRoute
     enum Kind {
         NotFound,
         BadId, //!< a path of ours with an id that is empty, too long or not UTF-8
+        Index, //!< /: the demo page
         Health, //!< /healthz
         Metrics, //!< /metrics
         Sessions, //!< /v1/sessions

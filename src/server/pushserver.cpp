@@ -267,6 +267,15 @@ void PushServerPrivate::handleRequest(PushHttpConnection *connection,
         refuse(connection, PushWire::Refusal::BadRequest, route.problem, request.upgrade);
         return;
     }
+    if (request.method == "OPTIONS" && !request.header(QByteArrayLiteral("origin")).isEmpty()) {
+        // A browser's CORS preflight (Fetch standard): any origin may call, with a token.
+        connection->respond(204, {}, {},
+                            "Access-Control-Allow-Methods: " + route.allowHeader()
+                                    + ", OPTIONS\r\nAccess-Control-Allow-Headers: Authorization, "
+                                      "Content-Type, Last-Event-ID\r\nAccess-Control-Max-Age: "
+                                      "600\r\n");
+        return;
+    }
     if (!route.allows(request.method)) {
         refusalsTotal[PushWire::errorCode(PushWire::Refusal::MethodNotAllowed)]++;
         connection->respond(405, QByteArrayLiteral("application/json"),
@@ -276,7 +285,7 @@ void PushServerPrivate::handleRequest(PushHttpConnection *connection,
                             "Allow: " + route.allowHeader() + "\r\n");
         return;
     }
-    if (shuttingDown && route.kind != PushRoute::Health) {
+    if (shuttingDown && route.kind != PushRoute::Health && route.kind != PushRoute::Index) {
         refuse(connection, PushWire::Refusal::Unavailable,
                QStringLiteral("the server is shutting down"), true);
         return;
@@ -309,6 +318,12 @@ void PushServerPrivate::handleRequest(PushHttpConnection *connection,
     }
 
     switch (route.kind) {
+    case PushRoute::Index: {
+        QFile page(QStringLiteral(":/qtpush/demo/index.html"));
+        page.open(QIODevice::ReadOnly);
+        connection->respond(200, QByteArrayLiteral("text/html; charset=utf-8"), page.readAll());
+        return;
+    }
     case PushRoute::Health:
         connection->respond(200, QByteArrayLiteral("application/json"),
                             QByteArrayLiteral("{\"status\":\"ok\"}"));
