@@ -7,7 +7,10 @@
 
 #include "serverfixture.h"
 
+#include <QtCore/QFile>
 #include <QtCore/QRegularExpression>
+#include <QtNetwork/QSslConfiguration>
+#include <QtNetwork/QSslKey>
 #include <QtCore/QThread>
 #include <QtTest/QtTest>
 
@@ -46,6 +49,7 @@ private Q_SLOTS:
     void authorization_data();
     void authorization();
     void shutdownClosesWebSocketsAndAnswersPolls();
+    void servesHttpsAndWss();
 
 private:
     QUrl url(const QString &path) const
@@ -593,6 +597,50 @@ void tst_PushServer::shutdownClosesWebSocketsAndAnswersPolls()
     QTRY_COMPARE(finished.size(), 1);
     QCOMPARE(m_server->connectionCount(), 0);
     QCOMPARE(m_registry->session(QStringLiteral("s"))->count(), 2); // clients stay for a restart
+}
+
+void tst_PushServer::servesHttpsAndWss()
+{
+    // A self-signed certificate for localhost and 127.0.0.1, made once with
+    // openssl req -x509 -newkey rsa:2048 -nodes -days 36500 -subj /CN=localhost
+    //     -addext subjectAltName=DNS:localhost,IP:127.0.0.1
+    const QList<QSslCertificate> certificate
+            = QSslCertificate::fromPath(QFINDTESTDATA("data/localhost.crt"));
+    QCOMPARE(certificate.size(), 1);
+    QFile keyFile(QFINDTESTDATA("data/localhost.key"));
+    QVERIFY(keyFile.open(QIODevice::ReadOnly));
+    QSslConfiguration serverTls = QSslConfiguration::defaultConfiguration();
+    serverTls.setLocalCertificateChain(certificate);
+    serverTls.setPrivateKey(QSslKey(&keyFile, QSsl::Rsa));
+    serverTls.setPeerVerifyMode(QSslSocket::VerifyNone);
+    PushServer server(m_registry.get());
+    server.setSslConfiguration(serverTls);
+    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+
+    QSslConfiguration clientTls = QSslConfiguration::defaultConfiguration();
+    clientTls.setCaCertificates(certificate); // trusts exactly this server
+    WebSocketClient ws;
+    ws.socket.setSslConfiguration(clientTls);
+    QVERIFY(ws.open(QUrl(QStringLiteral("wss://127.0.0.1:%1/v1/sessions/s/clients/w/ws")
+                                 .arg(server.serverPort()))));
+    QNetworkRequest request(QUrl(
+            QStringLiteral("https://127.0.0.1:%1/v1/sessions/s/push").arg(server.serverPort())));
+    request.setSslConfiguration(clientTls);
+    request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
+    std::unique_ptr<QNetworkReply> reply(m_manager.post(request, QByteArrayLiteral("\"secure\"")));
+    QTRY_VERIFY(reply->isFinished());
+    QCOMPARE(reply->error(), QNetworkReply::NoError);
+    QTRY_COMPARE(ws.frames.size(), 1);
+    QCOMPARE(ws.frame(0)[QLatin1String("data")].toString(), QStringLiteral("secure"));
+
+    // Plain HTTP on the TLS port gets no answer, and the server stays up.
+    QTcpSocket plain;
+    plain.connectToHost(QHostAddress::LocalHost, server.serverPort());
+    QVERIFY(plain.waitForConnected(5000));
+    plain.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    QTRY_VERIFY(plain.state() == QAbstractSocket::UnconnectedState
+                || plain.waitForDisconnected(100));
+    QVERIFY(!plain.readAll().startsWith("HTTP/1.1 200"));
 }
 
 QTEST_GUILESS_MAIN(tst_PushServer)
