@@ -144,6 +144,8 @@ int issueToken(const QCommandLineParser &parser, const Settings &settings)
         fail(QStringLiteral("--issue-token needs --secret (or QTPUSH_SECRET)"));
     PushToken token;
     token.session = parser.value(QStringLiteral("issue-token"));
+    if (token.session.isEmpty())
+        fail(QStringLiteral("--issue-token needs a session id"));
     token.client = parser.value(QStringLiteral("client"));
     const QStringList scopes
             = parser.value(QStringLiteral("scope")).split(u' ', Qt::SkipEmptyParts);

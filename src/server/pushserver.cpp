@@ -997,6 +997,11 @@ QByteArray PushServer::secret() const
 
 void PushServer::setSecret(const QByteArray &secret)
 {
+    if (!secret.isEmpty() && secret.size() < 32) {
+        // RFC 7518 §3.2: an HS256 key must have at least 256 bits.
+        qCWarning(lcPushServer) << "PushServer::setSecret: a secret of" << secret.size()
+                                << "bytes is weak; use at least 32 random bytes";
+    }
     d->secret = secret;
 }
 

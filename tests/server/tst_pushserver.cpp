@@ -506,7 +506,7 @@ void tst_PushServer::authorization_data()
 
     const QString pull = QStringLiteral("/v1/sessions/s/clients/c/pull?wait=0");
     const QString push = QStringLiteral("/v1/sessions/s/push");
-    const QByteArray good("secret");
+    const QByteArray good("a test secret of at least 32 bytes");
     const int subscribe = PushToken::Subscribe;
     QTest::addRow("no token") << QByteArray("GET") << pull << QString() << QString() << 0 << 0
                               << QByteArray() << false << 401;
@@ -548,7 +548,7 @@ void tst_PushServer::authorization()
     QFETCH(QByteArray, secret);
     QFETCH(bool, inQuery);
     QFETCH(int, status);
-    m_server->setSecret(QByteArrayLiteral("secret"));
+    m_server->setSecret(QByteArrayLiteral("a test secret of at least 32 bytes"));
     QByteArray token;
     if (!secret.isEmpty()) {
         PushToken claims;
