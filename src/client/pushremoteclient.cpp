@@ -44,13 +44,12 @@ bool isTransientRefusal(const QString &code)
             || code == QLatin1String("unavailable") || code == QLatin1String("internal");
 }
 
+// An error frame comes just before the server closes the connection (protocol.md: Errors).
 PushRemoteClient::Error errorForRefusal(const QString &code)
 {
-    if (code == QLatin1String("unauthorized") || code == QLatin1String("forbidden"))
-        return PushRemoteClient::AccessError;
-    if (isTransientRefusal(code))
-        return PushRemoteClient::ConnectionError;
-    return PushRemoteClient::ProtocolError;
+    return code == QLatin1String("unauthorized") || code == QLatin1String("forbidden")
+            ? PushRemoteClient::AccessError
+            : PushRemoteClient::ConnectionError;
 }
 
 // The HTTP status of a refused WebSocket upgrade, or 0. QWebSocket 6.4 reports a refusal only

@@ -91,8 +91,8 @@ const QList<Option> &options()
              QStringLiteral("How long a session keeps them."), QStringLiteral("seconds"),
              QStringLiteral("300")},
             {QStringLiteral("ping-interval"), QStringLiteral("QTPUSH_PING_INTERVAL"),
-             QStringLiteral(
-                     "Seconds between pings of a quiet WebSocket; twice that silent drops it."),
+             QStringLiteral("Seconds between pings of a quiet WebSocket; a ping unanswered as long "
+                            "drops it."),
              QStringLiteral("seconds"), QStringLiteral("30")},
     };
     return list;

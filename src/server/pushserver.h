@@ -90,7 +90,8 @@ public:
     //! How long a disconnected client keeps its buffer before it is removed (60 s by default).
     int clientGracePeriod() const;
     void setClientGracePeriod(int milliseconds);
-    //! How often an idle WebSocket is pinged; one silent for twice as long is dropped (30 s).
+    //! How often a quiet WebSocket is pinged (30 s); one that leaves a ping unanswered for as long
+    //! is dropped. Event streams get a keep-alive comment as often.
     int pingInterval() const;
     void setPingInterval(int milliseconds);
     //! Per-client buffer of undelivered messages for sessions the server creates (256). A slow

@@ -116,13 +116,14 @@ void PushWebSocketTransport::abort()
 
 void PushWebSocketTransport::checkAlive(qint64 nowMs, int intervalMs)
 {
-    if (nowMs - m_lastSeenMs > 2 * qint64(intervalMs)) {
-        qCInfo(lcPushServer) << "dropping WebSocket of" << m_socket->peerAddress() << ": silent for"
-                             << (nowMs - m_lastSeenMs) << "ms";
+    // A ping unanswered for an interval means the peer is gone (RFC 6455 §5.5.2-3).
+    if (m_lastPingMs > m_lastSeenMs && nowMs - m_lastPingMs > intervalMs) {
+        qCInfo(lcPushServer) << "dropping WebSocket of" << m_socket->peerAddress()
+                             << ": no answer to a ping for" << (nowMs - m_lastPingMs) << "ms";
         m_socket->abort();
         return;
     }
-    if (nowMs - m_lastSeenMs > intervalMs && nowMs - m_lastPingMs > intervalMs) {
+    if (nowMs - m_lastSeenMs > intervalMs && m_lastPingMs <= m_lastSeenMs) {
         m_lastPingMs = nowMs;
         m_socket->ping();
     }

@@ -29,7 +29,7 @@ public:
     void closeConnection(int webSocketCode, const QString &reason) override;
     //! Sends protocol.md's error frame, then closes with the refusal's code.
     void refuse(PushWire::Refusal refusal, const QString &message);
-    //! Pings a connection quiet for \a intervalMs, drops one silent for twice as long.
+    //! Pings a connection quiet for \a intervalMs; drops one that left a ping unanswered as long.
     void checkAlive(qint64 nowMs, int intervalMs);
     void abort();
 

@@ -50,6 +50,7 @@ private Q_SLOTS:
     void authorization();
     void shutdownClosesWebSocketsAndAnswersPolls();
     void servesHttpsAndWss();
+    void silentWebSocketIsDroppedAnsweringOneStays();
 
 private:
     QUrl url(const QString &path) const
@@ -641,6 +642,26 @@ void tst_PushServer::servesHttpsAndWss()
     QTRY_VERIFY(plain.state() == QAbstractSocket::UnconnectedState
                 || plain.waitForDisconnected(100));
     QVERIFY(!plain.readAll().startsWith("HTTP/1.1 200"));
+}
+
+void tst_PushServer::silentWebSocketIsDroppedAnsweringOneStays()
+{
+    m_server->setPingInterval(300);
+    WebSocketClient answering; // QWebSocket answers pings with pongs by itself
+    QVERIFY(answering.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/a/ws"))));
+    QTcpSocket silent; // completes the handshake, then never reads nor answers
+    silent.connectToHost(QHostAddress::LocalHost, m_server->serverPort());
+    QVERIFY(silent.waitForConnected(5000));
+    silent.write(
+            "GET /v1/sessions/s/clients/silent/ws HTTP/1.1\r\nHost: x\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    QTRY_VERIFY(silent.bytesAvailable() > 0 || silent.waitForReadyRead(100));
+    QVERIFY(silent.peek(64).startsWith("HTTP/1.1 101"));
+    QTRY_COMPARE_WITH_TIMEOUT(silent.state(), QAbstractSocket::UnconnectedState, 10000);
+    QVERIFY(!answering.disconnected);
+    QCOMPARE(post(QStringLiteral("/v1/sessions/s/push"), "1").status, 200);
+    QTRY_COMPARE(answering.frames.size(), 1);
 }
 
 QTEST_GUILESS_MAIN(tst_PushServer)
