@@ -9,6 +9,7 @@
 #include <QtCore/QCoreApplication>
 #include <QtCore/QEvent>
 #include <QtCore/QMetaMethod>
+#include <QtCore/QRandomGenerator>
 #include <QtCore/QThread>
 
 #include <algorithm>
@@ -513,6 +514,7 @@ PushSession::PushSession(const QVariant &key, PushRegistry *registry)
     d->keyString = key.toString();
     d->registry = registry;
     d->state->session = this;
+    d->epoch = QRandomGenerator::system()->generate64();
 }
 
 PushSession::~PushSession()
@@ -632,8 +634,8 @@ QList<PushSession::Message> PushSession::messagesAfter(quint64 afterId,
     if (state.retentionPeriodMs > 0)
         state.pruneRetainedLocked(steadyMilliseconds());
     if (oldestRetained) {
-        *oldestRetained =
-                state.retained.isEmpty() ? state.lastId + 1 : state.retained.first().message.id;
+        *oldestRetained
+                = state.retained.isEmpty() ? state.lastId + 1 : state.retained.first().message.id;
     }
     if (state.retained.isEmpty() || afterId >= state.lastId)
         return messages;
@@ -767,6 +769,11 @@ quint64 PushSession::lastMessageId() const
 {
     QMutexLocker locker(&d->state->mutex);
     return d->state->lastId;
+}
+
+quint64 PushSession::epoch() const
+{
+    return d->epoch;
 }
 
 void PushSession::deleteSelf()

@@ -105,6 +105,10 @@ public:
     quint64 push(const QVariant &message);
     //! The id of the newest message pushed, 0 before the first.
     quint64 lastMessageId() const;
+    //! A random number fixed for the session's lifetime. Message ids compare only within one
+    //! epoch: a session deleted and made again, or made again by a restarted process, counts
+    //! from 1 under a new epoch. Thread-safe.
+    quint64 epoch() const;
 
     //! Removes the session from its registry (PushRegistry::deleteSession()).
     void deleteSelf();

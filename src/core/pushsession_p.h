@@ -164,6 +164,7 @@ public:
     QVariant key;
     QString keyString;
     PushRegistry *registry = nullptr;
+    quint64 epoch = 0;
 
     // Closes every client and refuses further pushes; the registry calls it before deleting.
     void shutDown();

@@ -30,6 +30,11 @@ void PushSseTransport::writeGap(quint64 from, quint64 to)
     m_connection->write("event: gap\ndata: " + PushWire::gapFrame(from, to) + "\n\n");
 }
 
+void PushSseTransport::writeHello(const QByteArray &frame)
+{
+    m_connection->write("event: hello\ndata: " + frame + "\n\n");
+}
+
 qint64 PushSseTransport::backlog() const
 {
     return m_connection->socket() ? m_connection->socket()->bytesToWrite() : 0;

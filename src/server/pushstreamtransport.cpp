@@ -5,6 +5,7 @@
 #include "pushserver_p.h"
 
 #include <QtPush/pushclient.h>
+#include <QtPush/pushsession.h>
 
 PushStreamTransport::PushStreamTransport(PushServerPrivate *server, PushAttachment *attachment)
     : QObject(server->q), m_server(server), m_attachment(attachment)
@@ -14,6 +15,10 @@ PushStreamTransport::~PushStreamTransport() = default;
 
 void PushStreamTransport::start(const QList<PushSession::Message> &catchUp)
 {
+    if (PushSession *session = m_attachment->client->session()) {
+        writeHello(PushWire::helloFrame(m_attachment->sessionJson, session->epoch(),
+                                        session->lastMessageId()));
+    }
     for (const PushSession::Message &message : catchUp)
         deliver(message.id, message.data);
     if (backlog() > highWaterBytes) {

@@ -32,7 +32,7 @@ public:
 
     PushAttachment *attachment() const { return m_attachment; }
     void setAttachment(PushAttachment *attachment) { m_attachment = attachment; }
-    //! Sends \a catchUp, then streams live messages.
+    //! Sends the hello frame and \a catchUp, then streams live messages.
     void start(const QList<PushSession::Message> &catchUp);
     //! Stops taking messages and forgets the attachment (the connection is ending or replaced).
     void release();
@@ -42,6 +42,7 @@ public:
 protected:
     virtual void writeMessage(PushFrame &frame) = 0;
     virtual void writeGap(quint64 from, quint64 to) = 0;
+    virtual void writeHello(const QByteArray &frame) = 0;
     //! Bytes written to the connection and not yet sent.
     virtual qint64 backlog() const = 0;
     //! Subclasses call this when the connection sent some of its backlog.

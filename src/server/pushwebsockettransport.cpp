@@ -49,6 +49,11 @@ void PushWebSocketTransport::writeGap(quint64 from, quint64 to)
     m_socket->sendTextMessage(QString::fromLatin1(PushWire::gapFrame(from, to)));
 }
 
+void PushWebSocketTransport::writeHello(const QByteArray &frame)
+{
+    m_socket->sendTextMessage(QString::fromUtf8(frame));
+}
+
 qint64 PushWebSocketTransport::backlog() const
 {
     return m_socket->bytesToWrite();

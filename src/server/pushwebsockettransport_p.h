@@ -36,6 +36,7 @@ public:
 protected:
     void writeMessage(PushFrame &frame) override;
     void writeGap(quint64 from, quint64 to) override;
+    void writeHello(const QByteArray &frame) override;
     qint64 backlog() const override;
 
 private:

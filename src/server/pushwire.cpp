@@ -145,6 +145,14 @@ QByteArray messageFrame(quint64 id, const QByteArray &sessionJson, const QByteAr
     return frame;
 }
 
+QByteArray helloFrame(const QByteArray &sessionJson, quint64 epoch, quint64 lastId)
+{
+    // The epoch is a string: JSON numbers lose 64-bit integers in JavaScript.
+    return "{\"type\":\"hello\",\"session\":" + sessionJson + ",\"epoch\":\""
+            + QByteArray::number(epoch, 16).rightJustified(16, '0')
+            + "\",\"lastId\":" + QByteArray::number(lastId) + '}';
+}
+
 QByteArray gapFrame(quint64 from, quint64 to)
 {
     return "{\"type\":\"gap\",\"from\":" + QByteArray::number(from)

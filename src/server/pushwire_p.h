@@ -44,6 +44,9 @@ QByteArray jsonString(const QString &text);
 
 //! {"id":ID,"session":"S","data":DATA}
 QByteArray messageFrame(quint64 id, const QByteArray &sessionJson, const QByteArray &dataJson);
+//! {"type":"hello","session":"S","epoch":"HEX","lastId":ID}: the first frame of a stream. Ids
+//! compare only within one epoch; a client whose stored epoch differs starts afresh.
+QByteArray helloFrame(const QByteArray &sessionJson, quint64 epoch, quint64 lastId);
 //! {"type":"gap","from":FROM,"to":TO}
 QByteArray gapFrame(quint64 from, quint64 to);
 

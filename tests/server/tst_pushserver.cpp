@@ -34,6 +34,7 @@ private Q_SLOTS:
     void oneHttpPushReachesEveryTransportOnce();
     void inProcessAndNetworkPushesReachEachOther();
     void webSocketResumesWithSince();
+    void streamsStartWithAHelloNamingTheEpoch();
     void eventStreamResumesFromLastEventId();
     void longPollWaitsThenAnswersEmpty();
     void overflowedClientIsToldOfTheGap();
@@ -313,6 +314,30 @@ void tst_PushServer::webSocketResumesWithSince()
     QTRY_COMPARE(again.frames.size(), 2);
     QCOMPARE(again.frame(0)[QLatin1String("id")].toInt(), 7);
     QCOMPARE(again.frame(1)[QLatin1String("id")].toInt(), 8);
+}
+
+void tst_PushServer::streamsStartWithAHelloNamingTheEpoch()
+{
+    QCOMPARE(post(QStringLiteral("/v1/sessions/s/push"), "1").status, 200);
+    PushSession *session = m_registry->session(QStringLiteral("s"));
+    const QString epoch = QStringLiteral("%1").arg(session->epoch(), 16, 16, QLatin1Char('0'));
+    WebSocketClient ws;
+    QVERIFY(ws.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/w/ws"))));
+    QTRY_COMPARE(ws.hellos.size(), 1);
+    QCOMPARE(ws.hellos.first(),
+             (QJsonObject{{QStringLiteral("type"), QStringLiteral("hello")},
+                          {QStringLiteral("session"), QStringLiteral("s")},
+                          {QStringLiteral("epoch"), epoch},
+                          {QStringLiteral("lastId"), 1}}));
+    EventStreamClient sse;
+    QVERIFY(sse.open(m_server->serverPort(), "/v1/sessions/s/clients/e/events"));
+    QTRY_VERIFY(sse.received.contains("event: hello\ndata: {\"type\":\"hello\""));
+    QVERIFY(sse.received.contains(epoch.toLatin1()));
+
+    // A session made again counts from 1 under another epoch.
+    session->deleteSelf();
+    QTRY_VERIFY(!m_registry->exists(QStringLiteral("s")));
+    QVERIFY(m_registry->session(QStringLiteral("s"))->epoch() != epoch.toULongLong(nullptr, 16));
 }
 
 void tst_PushServer::eventStreamResumesFromLastEventId()

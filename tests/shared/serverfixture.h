@@ -56,19 +56,25 @@ inline HttpReply httpRequest(QNetworkAccessManager &manager, const QByteArray &m
             reply->rawHeaderPairs()};
 }
 
-//! A WebSocket client that records every text frame it receives.
+//! A WebSocket client that records every text frame it receives; hello frames apart.
 class WebSocketClient : public QObject
 {
 public:
     QWebSocket socket;
     QStringList frames;
+    QList<QJsonObject> hellos;
     QWebSocketProtocol::CloseCode closeCode = QWebSocketProtocol::CloseCodeNormal;
     bool disconnected = false;
 
     WebSocketClient()
     {
-        connect(&socket, &QWebSocket::textMessageReceived, this,
-                [this](const QString &frame) { frames.append(frame); });
+        connect(&socket, &QWebSocket::textMessageReceived, this, [this](const QString &frame) {
+            const QJsonObject object = QJsonDocument::fromJson(frame.toUtf8()).object();
+            if (object.value(QLatin1String("type")) == QLatin1String("hello"))
+                hellos.append(object);
+            else
+                frames.append(frame);
+        });
         connect(&socket, &QWebSocket::disconnected, this, [this] {
             closeCode = socket.closeCode();
             disconnected = true;
