@@ -76,7 +76,8 @@ const QList<Option> &options()
              QStringLiteral("Clients one session may have; 0 for no limit."), QStringLiteral("n"),
              QStringLiteral("0")},
             {QStringLiteral("push-rate"), QStringLiteral("QTPUSH_PUSH_RATE"),
-             QStringLiteral("Pushes per second one connection may make; 0 for no limit."),
+             QStringLiteral(
+                     "Pushes per second one connection may make (a decimal); 0 for no limit."),
              QStringLiteral("n"), QStringLiteral("0")},
             {QStringLiteral("client-grace"), QStringLiteral("QTPUSH_CLIENT_GRACE"),
              QStringLiteral("Seconds a disconnected client keeps its buffer."),
@@ -126,6 +127,19 @@ public:
         const qint64 value = text(name).toLongLong(&ok);
         if (!ok || value < min || value > max)
             fail(QStringLiteral("--%1 must be a whole number from %2 to %3, not \"%4\"")
+                         .arg(name)
+                         .arg(min)
+                         .arg(max)
+                         .arg(text(name)));
+        return value;
+    }
+
+    double decimal(const QString &name, double min, double max) const
+    {
+        bool ok = false;
+        const double value = text(name).toDouble(&ok);
+        if (!ok || value < min || value > max)
+            fail(QStringLiteral("--%1 must be a number from %2 to %3, not \"%4\"")
                          .arg(name)
                          .arg(min)
                          .arg(max)
@@ -186,9 +200,10 @@ int main(int argc, char *argv[])
                 option.name, option.description + QStringLiteral(" [%1]").arg(option.environment),
                 option.valueName, option.defaultValue));
     }
-    parser.addOption(QCommandLineOption(
-            QStringLiteral("allow-insecure-remote"),
-            QStringLiteral("Listen on a non-loopback address without a secret.")));
+    parser.addOption(
+            QCommandLineOption(QStringLiteral("allow-insecure-remote"),
+                               QStringLiteral("Listen on a non-loopback address without a secret "
+                                              "[QTPUSH_ALLOW_INSECURE_REMOTE=1].")));
     parser.addOption(QCommandLineOption(
             QStringLiteral("issue-token"),
             QStringLiteral("Print a token for this session, signed with --secret, and exit."),
@@ -214,12 +229,14 @@ int main(int argc, char *argv[])
 
     PushServer server(PushRegistry::global());
     server.setSecret(settings.text(QStringLiteral("secret")).toUtf8());
-    server.setAllowInsecureRemote(parser.isSet(QStringLiteral("allow-insecure-remote")));
+    server.setAllowInsecureRemote(parser.isSet(QStringLiteral("allow-insecure-remote"))
+                                  || qEnvironmentVariableIntValue("QTPUSH_ALLOW_INSECURE_REMOTE")
+                                          == 1);
     server.setMaxMessageBytes(settings.number(QStringLiteral("max-message-bytes"), 1, 1LL << 30));
     server.setMaxConnections(int(settings.number(QStringLiteral("max-connections"), 0, 1 << 30)));
     server.setMaxClientsPerSession(
             int(settings.number(QStringLiteral("max-clients-per-session"), 0, 1 << 30)));
-    server.setPushRateLimit(double(settings.number(QStringLiteral("push-rate"), 0, 1 << 30)));
+    server.setPushRateLimit(settings.decimal(QStringLiteral("push-rate"), 0, 1e9));
     server.setClientGracePeriod(
             int(settings.number(QStringLiteral("client-grace"), 0, 86400) * 1000));
     server.setClientBuffer(int(settings.number(QStringLiteral("client-buffer"), 1, 1 << 20)));
@@ -279,6 +296,7 @@ int main(int argc, char *argv[])
     action.sa_flags = SA_RESTART;
     sigaction(SIGTERM, &action, nullptr);
     sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGHUP, &action, nullptr); // the terminal closed: stop as politely
 
     const QString address = host.protocol() == QAbstractSocket::IPv6Protocol
             ? QStringLiteral("[%1]").arg(host.toString())

@@ -31,8 +31,7 @@ PushAttachment::Admit PushAttachment::admit(quint64 id, quint64 *gapFrom, quint6
     return gap ? Admit::GapThenDeliver : Admit::Deliver;
 }
 
-QList<PushSession::Message> catchUpMessages(PushAttachment *attachment, bool hasSince,
-                                            quint64 since)
+QList<PushSession::Message> catchUpMessages(PushAttachment *attachment, const PushResume &resume)
 {
     QList<PushSession::Message> queued;
     PushClient *client = attachment->client;
@@ -42,13 +41,16 @@ QList<PushSession::Message> catchUpMessages(PushAttachment *attachment, bool has
     while (client->tryPull(&data))
         queued.append({client->lastMessageId(), data});
     PushSession *session = client->session();
-    if (!hasSince || !session)
+    if (!resume.hasSince || !session)
         return queued;
 
-    QList<PushSession::Message> retained = session->messagesAfter(since);
-    // An id beyond the session's newest comes from an earlier life of the server: start afresh.
-    const quint64 last = session->lastMessageId();
-    attachment->expected = since < last ? since + 1 : last + 1;
+    // An id of another epoch, or beyond the session's newest, belongs to an earlier life of the
+    // session (a restarted server): the client gets everything this life retains.
+    quint64 since = resume.since;
+    if ((resume.hasEpoch && resume.epoch != session->epoch()) || since > session->lastMessageId())
+        since = 0;
+    const QList<PushSession::Message> retained = session->messagesAfter(since);
+    attachment->expected = since + 1;
 
     QList<PushSession::Message> merged;
     merged.reserve(retained.size() + queued.size());

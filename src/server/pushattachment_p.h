@@ -41,9 +41,17 @@ struct PushAttachment
     Admit admit(quint64 id, quint64 *gapFrom, quint64 *gapTo);
 };
 
+//! Where a connecting client asks to resume (protocol.md: since=, Last-Event-ID, epoch=).
+struct PushResume
+{
+    bool hasSince = false;
+    quint64 since = 0;
+    bool hasEpoch = false;
+    quint64 epoch = 0;
+};
+
 /*!
     Merges what a client should receive on (re)connecting: its own queued messages and, when it
     asked for `since`, the session's retained ones, in id order and without duplicates.
 */
-QList<PushSession::Message> catchUpMessages(PushAttachment *attachment, bool hasSince,
-                                            quint64 since);
+QList<PushSession::Message> catchUpMessages(PushAttachment *attachment, const PushResume &resume);

@@ -108,6 +108,8 @@ void PushHttpConnection::readRequests()
         m_requestStartedMs = 0;
         m_request.upgrade = m_parser.upgrade;
         m_request.keepAlive = http_should_keep_alive(&m_parser) != 0;
+        m_request.http11
+                = m_parser.http_major > 1 || (m_parser.http_major == 1 && m_parser.http_minor >= 1);
         m_keepAlive = m_request.keepAlive && !m_request.upgrade;
         m_crossOrigin = !m_request.header(QByteArrayLiteral("origin")).isEmpty();
         if (m_request.upgrade)
@@ -225,6 +227,8 @@ int PushHttpConnection::onMessageComplete(http_parser *parser)
 void PushHttpConnection::finishWithError(PushWire::Refusal refusal, const QString &message)
 {
     m_requestUnread = true;
+    m_crossOrigin = !m_request.header(QByteArrayLiteral("origin")).isEmpty(); // if it came yet
+    Q_EMIT refusedWhileReading(refusal);
     qCDebug(lcPushServer) << "refusing request from" << m_socket->peerAddress() << ":" << message;
     if (m_socket->isTransactionStarted())
         m_socket->commitTransaction();
@@ -277,12 +281,13 @@ void PushHttpConnection::respond(int status, const QByteArray &contentType, cons
         QMetaObject::invokeMethod(this, &PushHttpConnection::readRequests, Qt::QueuedConnection);
 }
 
-void PushHttpConnection::refuse(PushWire::Refusal refusal, const QString &message, bool closeAfter)
+void PushHttpConnection::refuse(PushWire::Refusal refusal, const QString &message, bool closeAfter,
+                                const QByteArray &extraHeaders)
 {
     if (closeAfter)
         m_keepAlive = false;
     respond(PushWire::httpStatus(refusal), QByteArrayLiteral("application/json"),
-            PushWire::errorBody(refusal, message));
+            PushWire::errorBody(refusal, message), extraHeaders);
 }
 
 void PushHttpConnection::beginStream(const QByteArray &contentType, const QByteArray &extraHeaders)

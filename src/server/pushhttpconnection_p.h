@@ -24,6 +24,7 @@ struct PushHttpRequest
     QByteArray body;
     bool upgrade = false;
     bool keepAlive = true;
+    bool http11 = false; // HTTP/1.1 or later
 
     //! The value of header \a lowerCaseName, or an empty array.
     QByteArray header(const QByteArray &lowerCaseName) const;
@@ -60,7 +61,8 @@ public:
     void respond(int status, const QByteArray &contentType, const QByteArray &body,
                  const QByteArray &extraHeaders = {});
     //! Answers with the JSON error body of protocol.md and, when \a closeAfter, closes.
-    void refuse(PushWire::Refusal refusal, const QString &message, bool closeAfter = false);
+    void refuse(PushWire::Refusal refusal, const QString &message, bool closeAfter = false,
+                const QByteArray &extraHeaders = {});
     //! Starts a close-delimited streamed response (Server-Sent Events); write() sends more.
     void beginStream(const QByteArray &contentType, const QByteArray &extraHeaders = {});
     void write(const QByteArray &data);
@@ -81,6 +83,8 @@ Q_SIGNALS:
     void requestReceived(PushHttpConnection *connection, const PushHttpRequest &request);
     //! The socket is gone (closed by either side, or taken); emitted once.
     void closed(PushHttpConnection *connection);
+    //! A request was refused before it was complete (malformed, too large, too slow).
+    void refusedWhileReading(PushWire::Refusal refusal);
 
 private:
     enum class State { Reading, Handling, Streaming, Draining, Closing, Gone };

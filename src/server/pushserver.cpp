@@ -26,6 +26,39 @@
 
 namespace {
 
+bool parseResume(const QUrlQuery &query, const QByteArray &lastEventId, PushResume *resume,
+                 QString *problem)
+{
+    bool ok = true;
+    if (query.hasQueryItem(QStringLiteral("since"))) {
+        resume->since = query.queryItemValue(QStringLiteral("since")).toULongLong(&ok);
+        resume->hasSince = true;
+    }
+    if (ok && !lastEventId.trimmed().isEmpty()) {
+        resume->since = lastEventId.trimmed().toULongLong(&ok);
+        resume->hasSince = true;
+    }
+    if (!ok) {
+        *problem = QStringLiteral("since and Last-Event-ID must be message ids");
+        return false;
+    }
+    if (query.hasQueryItem(QStringLiteral("epoch"))) {
+        resume->epoch = query.queryItemValue(QStringLiteral("epoch")).toULongLong(&ok, 16);
+        resume->hasEpoch = true;
+        if (!ok) {
+            *problem = QStringLiteral("epoch must be the hexadecimal number of a hello frame");
+            return false;
+        }
+    }
+    return true;
+}
+
+bool isLoopbackOrigin(const QByteArray &origin)
+{
+    const QString host = QUrl(QString::fromLatin1(origin)).host();
+    return host == QLatin1String("localhost") || QHostAddress(host).isLoopback();
+}
+
 qint64 nowMs()
 {
     return QDateTime::currentMSecsSinceEpoch();
@@ -159,6 +192,10 @@ void PushServerPrivate::onNewConnection()
                          [this](PushHttpConnection *c, const PushHttpRequest &request) {
                              handleRequest(c, request);
                          });
+        QObject::connect(connection, &PushHttpConnection::refusedWhileReading, q,
+                         [this](PushWire::Refusal refusal) {
+                             refusalsTotal[PushWire::errorCode(refusal)]++;
+                         });
         QObject::connect(connection, &PushHttpConnection::closed, q,
                          [this](PushHttpConnection *c) { onConnectionClosed(c); });
     }
@@ -197,10 +234,11 @@ void PushServerPrivate::onConnectionClosed(PushHttpConnection *connection)
 }
 
 void PushServerPrivate::refuse(PushHttpConnection *connection, PushWire::Refusal refusal,
-                               const QString &message, bool closeAfter)
+                               const QString &message, bool closeAfter,
+                               const QByteArray &extraHeaders)
 {
-    refusalsTotal[PushWire::errorCode(refusal)]++;
-    connection->refuse(refusal, message, closeAfter);
+    countRefusal(refusal);
+    connection->refuse(refusal, message, closeAfter, extraHeaders);
 }
 
 std::optional<PushAccess>
@@ -267,7 +305,16 @@ void PushServerPrivate::handleRequest(PushHttpConnection *connection,
         refuse(connection, PushWire::Refusal::BadRequest, route.problem, request.upgrade);
         return;
     }
-    if (request.method == "OPTIONS" && !request.header(QByteArrayLiteral("origin")).isEmpty()) {
+    const QByteArray origin = request.header(QByteArrayLiteral("origin"));
+    if (secret.isEmpty() && !origin.isEmpty() && !isLoopbackOrigin(origin)) {
+        // Without a secret only loopback is trusted: a page from elsewhere that a local browser
+        // runs must not reach the sessions (protocol.md: Access).
+        refuse(connection, PushWire::Refusal::Forbidden,
+               QStringLiteral("a server without a secret serves pages from loopback only"),
+               request.upgrade);
+        return;
+    }
+    if (request.method == "OPTIONS" && !origin.isEmpty()) {
         // A browser's CORS preflight (Fetch standard): any origin may call, with a token.
         connection->respond(204, {}, {},
                             "Access-Control-Allow-Methods: " + route.allowHeader()
@@ -294,27 +341,15 @@ void PushServerPrivate::handleRequest(PushHttpConnection *connection,
     const QUrlQuery query(QString::fromUtf8(request.query));
     const QByteArray queryToken
             = query.queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded).toUtf8();
-    bool hasSince = false;
-    quint64 since = 0;
-    if (query.hasQueryItem(QStringLiteral("since"))) {
-        bool ok = false;
-        since = query.queryItemValue(QStringLiteral("since")).toULongLong(&ok);
-        if (!ok) {
-            refuse(connection, PushWire::Refusal::BadRequest,
-                   QStringLiteral("since must be a message id"), request.upgrade);
-            return;
-        }
-        hasSince = true;
-    }
-    if (route.kind == PushRoute::Events) {
-        // A browser's EventSource resends its first URL with a newer Last-Event-ID: it wins.
-        const QByteArray lastEventId = request.header(QByteArrayLiteral("last-event-id"));
-        bool ok = false;
-        const quint64 id = lastEventId.trimmed().toULongLong(&ok);
-        if (ok) {
-            since = id;
-            hasSince = true;
-        }
+    // A browser's EventSource resends its first URL with a newer Last-Event-ID: it wins.
+    const QByteArray lastEventId = route.kind == PushRoute::Events
+            ? request.header(QByteArrayLiteral("last-event-id"))
+            : QByteArray();
+    PushResume resume;
+    QString problem;
+    if (!parseResume(query, lastEventId, &resume, &problem)) {
+        refuse(connection, PushWire::Refusal::BadRequest, problem, request.upgrade);
+        return;
     }
 
     switch (route.kind) {
@@ -359,10 +394,19 @@ void PushServerPrivate::handleRequest(PushHttpConnection *connection,
             handlePush(connection, request, route.session);
         return;
     case PushRoute::WebSocket:
-        if (!request.upgrade
-            || request.header(QByteArrayLiteral("upgrade")).toLower() != "websocket") {
+        if (!request.upgrade || !request.http11
+            || request.header(QByteArrayLiteral("upgrade")).toLower() != "websocket"
+            || request.header(QByteArrayLiteral("sec-websocket-key")).isEmpty()) {
             refuse(connection, PushWire::Refusal::BadRequest,
-                   QStringLiteral("this path takes a WebSocket upgrade"));
+                   QStringLiteral("this path takes an HTTP/1.1 WebSocket upgrade (RFC 6455)"),
+                   true);
+            return;
+        }
+        if (request.header(QByteArrayLiteral("sec-websocket-version")).trimmed() != "13") {
+            // RFC 6455 §4.4: name the version this server speaks.
+            refuse(connection, PushWire::Refusal::BadRequest,
+                   QStringLiteral("only WebSocket version 13 is supported"), true,
+                   QByteArrayLiteral("Sec-WebSocket-Version: 13\r\n"));
             return;
         }
         if (const auto access = authorize(connection, request, queryToken, PushToken::Subscribe,
@@ -373,7 +417,7 @@ void PushServerPrivate::handleRequest(PushHttpConnection *connection,
     case PushRoute::Events:
         if (authorize(connection, request, queryToken, PushToken::Subscribe, route.session,
                       route.client)) {
-            handleEvents(connection, route.session, route.client, hasSince, since);
+            handleEvents(connection, route.session, route.client, resume);
         }
         return;
     case PushRoute::Pull: {
@@ -390,8 +434,7 @@ void PushServerPrivate::handleRequest(PushHttpConnection *connection,
         }
         if (authorize(connection, request, queryToken, PushToken::Subscribe, route.session,
                       route.client)) {
-            handlePull(connection, route.session, route.client, hasSince, since,
-                       waitSeconds * 1000);
+            handlePull(connection, route.session, route.client, resume, waitSeconds * 1000);
         }
         return;
     }
@@ -408,6 +451,7 @@ PushSession *PushServerPrivate::sessionForWrite(const QString &sessionKey)
     // The server's settings apply to the sessions it creates; an application's own stay as set.
     PushSession *session = registry->session(sessionKey);
     if (session) {
+        createdSessions.insert(sessionKey);
         session->setMaxBuffer(clientBuffer);
         session->setRetainedMessages(retainedMessages);
         session->setRetentionPeriod(retentionPeriodMs);
@@ -422,7 +466,7 @@ std::optional<PushWire::Refusal> PushServerPrivate::push(const QString &sessionK
 {
     if (!limiter->take(pushRateLimit, nowMs())) {
         *why = QStringLiteral("more than %1 pushes per second").arg(pushRateLimit);
-        refusalsTotal[PushWire::errorCode(PushWire::Refusal::TooManyRequests)]++;
+
         return PushWire::Refusal::TooManyRequests;
     }
     PushSession *session = sessionForWrite(sessionKey);
@@ -463,7 +507,10 @@ void PushServerPrivate::handlePush(PushHttpConnection *connection, const PushHtt
     QString why;
     if (const auto refusal
         = push(sessionKey, data, &httpConnections[connection], &id, &clients, &why)) {
-        connection->refuse(*refusal, why);
+        refuse(connection, *refusal, why, false,
+               *refusal == PushWire::Refusal::TooManyRequests
+                       ? QByteArrayLiteral("Retry-After: 1\r\n")
+                       : QByteArray());
         return;
     }
     connection->respond(200, QByteArrayLiteral("application/json"),
@@ -514,9 +561,9 @@ void PushServerPrivate::handleSession(PushHttpConnection *connection, const QStr
 }
 
 PushAttachment *PushServerPrivate::attach(const QString &sessionKey, const QString &clientKey,
-                                          PushTransport transport, QObject *owner, bool hasSince,
-                                          quint64 since, QList<PushSession::Message> *catchUp,
-                                          QString *why)
+                                          PushTransport transport, QObject *owner,
+                                          const PushResume &resume,
+                                          QList<PushSession::Message> *catchUp, QString *why)
 {
     PushSession *session = sessionForWrite(sessionKey);
     if (!session) {
@@ -558,7 +605,7 @@ PushAttachment *PushServerPrivate::attach(const QString &sessionKey, const QStri
     attachment->owner = owner;
     attachment->detachedAtMs = 0;
     attachment->connectedSinceMs = nowMs();
-    *catchUp = catchUpMessages(attachment.get(), hasSince, since);
+    *catchUp = catchUpMessages(attachment.get(), resume);
     return attachment.get();
 }
 
@@ -568,9 +615,7 @@ void PushServerPrivate::detach(PushAttachment *attachment, QObject *owner)
         return;
     attachment->owner = nullptr;
     attachment->detachedAtMs = nowMs();
-    // A long-poll client is away between polls by nature; the others are listed as waiting.
-    if (attachment->transport != PushTransport::Poll)
-        attachment->transport = PushTransport::None;
+    attachment->transport = PushTransport::None; // protocol.md: listed as none while it waits
 }
 
 void PushServerPrivate::closeOwner(PushAttachment *attachment, int webSocketCode,
@@ -638,16 +683,16 @@ void PushServerPrivate::onNewWebSocket()
             }
             continue;
         }
-        const QUrlQuery query(socket->requestUrl());
-        bool hasSince = false;
-        quint64 since = query.queryItemValue(QStringLiteral("since")).toULongLong(&hasSince);
+        PushResume resume;
+        QString problem;
+        parseResume(QUrlQuery(socket->requestUrl()), {}, &resume, &problem); // checked before
         auto *transport = new PushWebSocketTransport(this, nullptr, socket, pending.tcpSocket,
                                                      pending.access);
         webSockets.insert(transport);
         QList<PushSession::Message> catchUp;
         QString why;
         PushAttachment *attachment = attach(route.session, route.client, PushTransport::WebSocket,
-                                            transport, hasSince, since, &catchUp, &why);
+                                            transport, resume, &catchUp, &why);
         if (!attachment) {
             transport->refuse(PushWire::Refusal::Unavailable, why);
             continue;
@@ -667,13 +712,13 @@ void PushServerPrivate::webSocketEnded(PushWebSocketTransport *transport)
 }
 
 void PushServerPrivate::handleEvents(PushHttpConnection *connection, const QString &sessionKey,
-                                     const QString &clientKey, bool hasSince, quint64 since)
+                                     const QString &clientKey, const PushResume &resume)
 {
     auto *stream = new PushSseTransport(this, nullptr, connection);
     QList<PushSession::Message> catchUp;
     QString why;
-    PushAttachment *attachment = attach(sessionKey, clientKey, PushTransport::Sse, stream, hasSince,
-                                        since, &catchUp, &why);
+    PushAttachment *attachment
+            = attach(sessionKey, clientKey, PushTransport::Sse, stream, resume, &catchUp, &why);
     if (!attachment) {
         delete stream;
         refuse(connection, PushWire::Refusal::Unavailable, why);
@@ -695,14 +740,13 @@ void PushServerPrivate::sseEnded(PushSseTransport *transport)
 }
 
 void PushServerPrivate::handlePull(PushHttpConnection *connection, const QString &sessionKey,
-                                   const QString &clientKey, bool hasSince, quint64 since,
-                                   int waitMs)
+                                   const QString &clientKey, const PushResume &resume, int waitMs)
 {
     auto *poll = new PushLongPoll(this, nullptr, connection);
     QList<PushSession::Message> catchUp;
     QString why;
-    PushAttachment *attachment = attach(sessionKey, clientKey, PushTransport::Poll, poll, hasSince,
-                                        since, &catchUp, &why);
+    PushAttachment *attachment
+            = attach(sessionKey, clientKey, PushTransport::Poll, poll, resume, &catchUp, &why);
     if (!attachment) {
         delete poll;
         refuse(connection, PushWire::Refusal::Unavailable, why);
@@ -749,6 +793,21 @@ void PushServerPrivate::housekeeping()
         lastKeepAliveMs = now;
         for (PushSseTransport *stream : std::as_const(eventStreams))
             stream->keepAlive();
+    }
+    // Sessions the server made that have no clients left and nothing retained: without this,
+    // every id anyone ever pushed to would stay in memory.
+    for (auto it = createdSessions.begin(); it != createdSessions.end();) {
+        PushSession *session = registry->findSession(*it);
+        quint64 oldestRetained = 0;
+        if (session && session->count() == 0)
+            session->messagesAfter(session->lastMessageId(), &oldestRetained); // prunes by age
+        if (session && (session->count() > 0 || oldestRetained <= session->lastMessageId())) {
+            ++it;
+            continue;
+        }
+        if (session)
+            registry->deleteSession(*it);
+        it = createdSessions.erase(it);
     }
     // Clients whose grace period ran out.
     QList<std::pair<QString, QString>> expired;

@@ -64,6 +64,7 @@ public:
     PushFrame &frame(const PushAttachment &attachment, quint64 id, const QVariant &data);
     void countDelivery(PushTransport transport);
     void countGap() { ++gapsTotal; }
+    void countRefusal(PushWire::Refusal refusal) { ++refusalsTotal[PushWire::errorCode(refusal)]; }
     //! The transport \a owner no longer serves \a attachment; its grace period starts.
     void detach(PushAttachment *attachment, QObject *owner);
     void webSocketEnded(PushWebSocketTransport *transport);
@@ -127,6 +128,8 @@ public:
 
     // Network clients, by sessionKey + '\0' + clientKey.
     QHash<QString, std::shared_ptr<PushAttachment>> attachments;
+    // Sessions this server made, which it also removes once they are empty and expired.
+    QSet<QString> createdSessions;
 
     // Metrics (protocol.md: /metrics).
     quint64 pushesTotal = 0;
@@ -143,14 +146,14 @@ public:
 
 private:
     void refuse(PushHttpConnection *connection, PushWire::Refusal refusal, const QString &message,
-                bool closeAfter = false);
+                bool closeAfter = false, const QByteArray &extraHeaders = {});
     std::optional<PushAccess> authorize(PushHttpConnection *connection,
                                         const PushHttpRequest &request, const QByteArray &query,
                                         PushToken::Scope scope, const QString &session,
                                         const QString &client);
     PushSession *sessionForWrite(const QString &sessionKey);
     PushAttachment *attach(const QString &sessionKey, const QString &clientKey,
-                           PushTransport transport, QObject *owner, bool hasSince, quint64 since,
+                           PushTransport transport, QObject *owner, const PushResume &resume,
                            QList<PushSession::Message> *catchUp, QString *why);
     void closeOwner(PushAttachment *attachment, int webSocketCode, const QString &reason);
     void onClientClosed(const QString &key);
@@ -162,8 +165,8 @@ private:
     void handleUpgrade(PushHttpConnection *connection, const QString &sessionKey,
                        const QString &clientKey, const PushAccess &access);
     void handleEvents(PushHttpConnection *connection, const QString &sessionKey,
-                      const QString &clientKey, bool hasSince, quint64 since);
+                      const QString &clientKey, const PushResume &resume);
     void handlePull(PushHttpConnection *connection, const QString &sessionKey,
-                    const QString &clientKey, bool hasSince, quint64 since, int waitMs);
+                    const QString &clientKey, const PushResume &resume, int waitMs);
     QByteArray metricsText() const;
 };

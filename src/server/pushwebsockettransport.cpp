@@ -64,8 +64,9 @@ void PushWebSocketTransport::onTextMessage(const QString &text)
     m_lastSeenMs = QDateTime::currentMSecsSinceEpoch();
     if (m_closing || !attachment())
         return;
+    const QByteArray utf8 = text.toUtf8();
     QJsonParseError parseError;
-    const QJsonDocument document = QJsonDocument::fromJson(text.toUtf8(), &parseError);
+    const QJsonDocument document = QJsonDocument::fromJson(utf8, &parseError);
     const QJsonObject frame = document.object();
     if (parseError.error != QJsonParseError::NoError || !document.isObject()) {
         refuse(PushWire::Refusal::BadRequest,
@@ -82,7 +83,10 @@ void PushWebSocketTransport::onTextMessage(const QString &text)
         refuse(PushWire::Refusal::Forbidden, QStringLiteral("the token does not allow push"));
         return;
     }
-    if (text.size() > m_server->maxMessageBytes) { // data and envelope; the envelope is small
+    const QVariant data = frame.value(QStringLiteral("data")).toVariant();
+    // The limit is on the data, as for an HTTP body; only a frame near it is measured exactly.
+    if (utf8.size() > m_server->maxMessageBytes
+        && PushWire::encodeJson(data).size() > m_server->maxMessageBytes) {
         refuse(PushWire::Refusal::TooLarge,
                QStringLiteral("message exceeds %1 bytes").arg(m_server->maxMessageBytes));
         return;
@@ -91,8 +95,7 @@ void PushWebSocketTransport::onTextMessage(const QString &text)
     int clients = 0;
     QString why;
     if (const auto refusal
-        = m_server->push(attachment()->sessionKey, frame.value(QStringLiteral("data")).toVariant(),
-                         &m_limiter, &id, &clients, &why)) {
+        = m_server->push(attachment()->sessionKey, data, &m_limiter, &id, &clients, &why)) {
         refuse(*refusal, why);
     }
 }
@@ -102,6 +105,7 @@ void PushWebSocketTransport::refuse(PushWire::Refusal refusal, const QString &me
     if (m_closing)
         return;
     qCInfo(lcPushServer) << "closing WebSocket of" << m_socket->peerAddress() << ":" << message;
+    m_server->countRefusal(refusal);
     m_socket->sendTextMessage(QString::fromUtf8(PushWire::errorBody(refusal, message)));
     closeConnection(PushWire::closeCode(refusal), message.left(100));
 }

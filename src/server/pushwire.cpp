@@ -29,7 +29,7 @@ constexpr RefusalRow refusalTable[] = {
         {Refusal::HeadersTooLarge, 431, 1009, "headers_too_large"},
         {Refusal::RequestTimeout, 408, 1008, "timeout"},
         {Refusal::TooManyRequests, 429, 1008, "rate_limited"},
-        {Refusal::Unavailable, 503, 1001, "unavailable"},
+        {Refusal::Unavailable, 503, 1013, "unavailable"}, // 1013: try again later
         {Refusal::Internal, 500, 1011, "internal"},
 };
 

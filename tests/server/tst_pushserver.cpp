@@ -35,6 +35,10 @@ private Q_SLOTS:
     void inProcessAndNetworkPushesReachEachOther();
     void webSocketResumesWithSince();
     void streamsStartWithAHelloNamingTheEpoch();
+    void resumingFromAnotherEpochStartsAfresh_data();
+    void resumingFromAnotherEpochStartsAfresh();
+    void pagesFromElsewhereNeedASecretServer();
+    void webSocketPushIsLimitedByItsData();
     void eventStreamResumesFromLastEventId();
     void longPollWaitsThenAnswersEmpty();
     void overflowedClientIsToldOfTheGap();
@@ -340,6 +344,69 @@ void tst_PushServer::streamsStartWithAHelloNamingTheEpoch()
     QVERIFY(m_registry->session(QStringLiteral("s"))->epoch() != epoch.toULongLong(nullptr, 16));
 }
 
+void tst_PushServer::resumingFromAnotherEpochStartsAfresh_data()
+{
+    QTest::addColumn<QString>("query");
+    QTest::addRow("since beyond the newest") << QStringLiteral("since=500");
+    QTest::addRow("since of another epoch") << QStringLiteral("since=2&epoch=00000000deadbeef");
+}
+
+void tst_PushServer::resumingFromAnotherEpochStartsAfresh()
+{
+    QFETCH(QString, query);
+    for (int i = 1; i <= 3; ++i)
+        QCOMPARE(post(QStringLiteral("/v1/sessions/s/push"), QByteArray::number(i)).status, 200);
+    WebSocketClient ws;
+    QVERIFY(ws.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/w/ws?") + query)));
+    QTRY_COMPARE(ws.frames.size(), 3); // everything this epoch retains
+    QCOMPARE(ws.frame(0)[QLatin1String("id")].toInt(), 1);
+    QCOMPARE(ws.frame(2)[QLatin1String("id")].toInt(), 3);
+}
+
+void tst_PushServer::pagesFromElsewhereNeedASecretServer()
+{
+    const QList<std::pair<QByteArray, QByteArray>> elsewhere{
+            {QByteArrayLiteral("Origin"), QByteArrayLiteral("http://pages.example")}};
+    const QList<std::pair<QByteArray, QByteArray>> local{
+            {QByteArrayLiteral("Origin"), QByteArrayLiteral("http://localhost:3000")}};
+    const QUrl push = url(QStringLiteral("/v1/sessions/s/push"));
+    const HttpReply refused
+            = httpRequest(m_manager, "POST", push, "1", "application/json", elsewhere);
+    QCOMPARE(refused.status, 403);
+    QCOMPARE(refused.errorCode(), QStringLiteral("forbidden"));
+    const HttpReply fromLoopback
+            = httpRequest(m_manager, "POST", push, "1", "application/json", local);
+    QCOMPARE(fromLoopback.status, 200);
+    QCOMPARE(fromLoopback.header("Access-Control-Allow-Origin"), QByteArray("*"));
+
+    // With a secret, the token decides, whatever the page's origin.
+    const QByteArray secret("a test secret of at least 32 bytes");
+    m_server->setSecret(secret);
+    PushToken token;
+    token.session = QStringLiteral("s");
+    token.scopes = PushToken::Push;
+    QList<std::pair<QByteArray, QByteArray>> withToken = elsewhere;
+    withToken.append({QByteArrayLiteral("Authorization"), "Bearer " + token.sign(secret)});
+    QCOMPARE(httpRequest(m_manager, "POST", push, "1", "application/json", withToken).status, 200);
+}
+
+void tst_PushServer::webSocketPushIsLimitedByItsData()
+{
+    m_server->setMaxMessageBytes(100);
+    WebSocketClient ws;
+    QVERIFY(ws.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/w/ws"))));
+    // 98 bytes of data (a 96-character string) in a 119-byte frame: accepted, as over HTTP.
+    ws.socket.sendTextMessage(
+            QStringLiteral(R"({"op":"push","data":"%1"})").arg(QString(96, u'x')));
+    QTRY_COMPARE(ws.frames.size(), 1);
+    ws.socket.sendTextMessage(
+            QStringLiteral(R"({"op":"push","data":"%1"})").arg(QString(120, u'x')));
+    QTRY_VERIFY(ws.disconnected);
+    QCOMPARE(ws.closeCode, QWebSocketProtocol::CloseCodeTooMuchData);
+    QCOMPARE(ws.frame(1)[QLatin1String("error")][QLatin1String("code")].toString(),
+             QStringLiteral("too_large"));
+}
+
 void tst_PushServer::eventStreamResumesFromLastEventId()
 {
     for (int i = 1; i <= 5; ++i)
@@ -515,6 +582,7 @@ void tst_PushServer::pushRateIsLimitedPerConnection()
     QTRY_VERIFY((answers += socket.readAll()).count("HTTP/1.1 ") == 3);
     QCOMPARE(answers.count("HTTP/1.1 200 OK"), 2);
     QCOMPARE(answers.count("HTTP/1.1 429 Too Many Requests"), 1);
+    QVERIFY(answers.contains("Retry-After: 1\r\n"));
     QVERIFY(answers.contains("\"code\":\"rate_limited\""));
 }
 
