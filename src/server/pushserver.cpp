@@ -75,6 +75,7 @@ QString peerKey(const QHostAddress &address, quint16 port)
 }
 
 constexpr int maxWaitSeconds = 60; // protocol.md: Receiving
+constexpr qint64 upgradeTimeoutMs = 15 * 1000; // past QWebSocketServer's 10 s handshake timeout
 constexpr int defaultWaitSeconds = 30;
 
 } // namespace
@@ -402,6 +403,14 @@ void PushServerPrivate::handleRequest(PushHttpConnection *connection,
                    true);
             return;
         }
+        if (QByteArray::fromBase64(request.header(QByteArrayLiteral("sec-websocket-key")).trimmed())
+                    .size()
+            != 16) {
+            refuse(connection, PushWire::Refusal::BadRequest,
+                   QStringLiteral("Sec-WebSocket-Key must be 16 bytes in base64 (RFC 6455 §4.1)"),
+                   true);
+            return;
+        }
         if (request.header(QByteArrayLiteral("sec-websocket-version")).trimmed() != "13") {
             // RFC 6455 §4.4: name the version this server speaks.
             refuse(connection, PushWire::Refusal::BadRequest,
@@ -652,13 +661,20 @@ void PushServerPrivate::handleUpgrade(PushHttpConnection *connection, const QStr
                true);
         return;
     }
+    // QWebSocket does not tell which socket it came from; the peer's address and port do, while
+    // the connection lives. One already gone (reset by the peer) is simply closed.
+    const QString key
+            = peerKey(connection->socket()->peerAddress(), connection->socket()->peerPort());
+    if (connection->socket()->state() != QAbstractSocket::ConnectedState
+        || connection->socket()->peerPort() == 0 || pendingUpgrades.contains(key)) {
+        connection->close();
+        return;
+    }
     QTcpSocket *socket = connection->takeSocket();
-    // QWebSocket does not tell which socket it came from; the peer's address and port do.
-    const QString key = peerKey(socket->peerAddress(), socket->peerPort());
     // QWebSocketServer and QWebSocket cut every connection of the socket: from here the
     // pending entry counts it, until its transport does or housekeeping finds it gone.
     QObject::disconnect(socket, &QObject::destroyed, q, nullptr);
-    pendingUpgrades.insert(key, {access, socket});
+    pendingUpgrades.insert(key, {access, socket, nowMs()});
     webSocketServer.handleConnection(socket);
     // QWebSocketServer reads the handshake on readyRead; the bytes are there already.
     Q_EMIT socket->readyRead();
@@ -774,11 +790,18 @@ void PushServerPrivate::housekeeping()
         if (httpConnections.contains(connection))
             connection->checkTimeouts(now);
     }
-    // Upgrades that QWebSocketServer refused or timed out, and deleted.
+    // Upgrades that never became a WebSocket: refused by QWebSocketServer, reset by the peer
+    // during the handshake (its QWebSocket then has no address to match), or timed out.
     for (auto it = pendingUpgrades.begin(); it != pendingUpgrades.end();) {
-        if (it->tcpSocket) {
+        QTcpSocket *socket = it->tcpSocket;
+        if (socket && socket->state() == QAbstractSocket::ConnectedState
+            && now - it->sinceMs < upgradeTimeoutMs) {
             ++it;
             continue;
+        }
+        if (socket) {
+            socket->abort();
+            socket->deleteLater();
         }
         it = pendingUpgrades.erase(it);
         connectionGone();
@@ -964,6 +987,7 @@ bool PushServer::listen(const QHostAddress &address, quint16 port)
     }
     // Connections are taken as fast as they come; the kernel's backlog queues the rest.
     d->listener->setMaxPendingConnections(std::numeric_limits<int>::max());
+    d->listener->setListenBacklogSize(4096); // bursts of connects (the kernel caps it: somaxconn)
     QObject::connect(d->listener.get(), &QTcpServer::pendingConnectionAvailable, this,
                      [this] { d->onNewConnection(); });
     if (!d->listener->listen(address, port)) {

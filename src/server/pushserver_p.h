@@ -123,6 +123,7 @@ public:
     {
         PushAccess access;
         QPointer<QTcpSocket> tcpSocket;
+        qint64 sinceMs = 0;
     };
     QHash<QString, PendingUpgrade> pendingUpgrades;
 

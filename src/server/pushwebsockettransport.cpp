@@ -16,8 +16,12 @@ PushWebSocketTransport::PushWebSocketTransport(PushServerPrivate *server,
     m_socket->setParent(nullptr);
     // A push frame is {"op":"push","data":DATA}: allow the envelope on top of the data limit.
     // QWebSocket closes with 1009 past it, before buffering more (protocol.md: Limits).
-    m_socket->setMaxAllowedIncomingMessageSize(quint64(server->maxMessageBytes) + 256);
-    m_socket->setMaxAllowedIncomingFrameSize(quint64(server->maxMessageBytes) + 256);
+    // QWebSocket closes with a bare 1009 past its own limits, which are set above ours so that
+    // the transport refuses first, with the error frame (onTextFrame()).
+    m_socket->setMaxAllowedIncomingMessageSize(2 * quint64(server->maxMessageBytes) + 1024);
+    m_socket->setMaxAllowedIncomingFrameSize(2 * quint64(server->maxMessageBytes) + 1024);
+    connect(m_socket.get(), &QWebSocket::textFrameReceived, this,
+            &PushWebSocketTransport::onTextFrame);
     connect(m_socket.get(), &QWebSocket::textMessageReceived, this,
             &PushWebSocketTransport::onTextMessage);
     connect(m_socket.get(), &QWebSocket::binaryMessageReceived, this, [this] {
@@ -57,6 +61,19 @@ void PushWebSocketTransport::writeHello(const QByteArray &frame)
 qint64 PushWebSocketTransport::backlog() const
 {
     return m_socket->bytesToWrite();
+}
+
+void PushWebSocketTransport::onTextFrame(const QString &frame, bool isLastFrame)
+{
+    // A message may come in fragments (RFC 6455 §5.4): bound it as it grows. The envelope
+    // {"op":"push","data":...} is allowed on top of the data limit; onTextMessage() is exact.
+    m_messageChars += frame.size();
+    if (m_messageChars > m_server->maxMessageBytes + 256) {
+        refuse(PushWire::Refusal::TooLarge,
+               QStringLiteral("message exceeds %1 bytes").arg(m_server->maxMessageBytes));
+    }
+    if (isLastFrame)
+        m_messageChars = 0;
 }
 
 void PushWebSocketTransport::onTextMessage(const QString &text)

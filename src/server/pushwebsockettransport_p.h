@@ -40,6 +40,7 @@ protected:
     qint64 backlog() const override;
 
 private:
+    void onTextFrame(const QString &frame, bool isLastFrame);
     void onTextMessage(const QString &text);
     void onDisconnected();
 
@@ -50,4 +51,5 @@ private:
     qint64 m_lastSeenMs;
     qint64 m_lastPingMs = 0;
     bool m_closing = false;
+    qint64 m_messageChars = 0; // of the text message arriving in fragments
 };
