@@ -89,13 +89,18 @@ public:
     void onConnected();
     void onDisconnected();
     void onSocketError(QAbstractSocket::SocketError socketError);
+    void attemptFailed(QAbstractSocket::SocketError socketError);
     void onTextMessage(const QString &text);
     void onWatchdog();
     void handleMessage(const QJsonObject &frame);
     void handleControl(const QJsonObject &frame);
+    void handleGap(const QJsonObject &frame);
+    void handleHello(const QJsonObject &frame);
+    void startOver();
     void handleRefusal(const QJsonObject &frame);
     void protocolError(const QString &why);
-    void connectionLost(PushRemoteClient::Error error, const QString &why);
+    enum Then { Retry, GiveUp };
+    void connectionLost(PushRemoteClient::Error error, const QString &why, Then then);
 
     void setStatus(PushRemoteClient::Status status);
     bool updateError(PushRemoteClient::Error error, const QString &errorString);
@@ -114,10 +119,17 @@ public:
     // The connection or connection attempt in progress; a child of q, deleted later because
     // it is often inside one of its own signals when it is given up.
     QWebSocket *socket = nullptr;
+    QUrl attemptUrl; // the socket's URL without the token, for the log and errorString()
     bool socketOpen = false;
+    quint64 sentSince = 0; // the socket's since
+    // The session's epoch, from the last hello frame (docs/protocol.md: The hello frame and
+    // epochs): message ids compare only within one.
+    QString epoch;
     // The last refusal the server sent on this connection: explains the close that follows.
     QString refusalCode;
     QString refusalMessage;
+    bool pushed = false; // on this connection
+    bool refusalAnswersPush = false;
 
     int failedAttempts = 0; // since the last stable connection
     QTimer reconnectTimer;
@@ -156,8 +168,8 @@ bool PushRemoteClientPrivate::checkSettings() const
     for (const QString &id : {session, client}) {
         if (id.isEmpty() || id.toUtf8().size() > s_maxIdBytes) {
             qCWarning(lcPushClient) << "PushRemoteClient::open: session and client ids must be"
-                                    << "non-empty and at most" << s_maxIdBytes
-                                    << "bytes; got" << session << "and" << client;
+                                    << "non-empty and at most" << s_maxIdBytes << "bytes; got"
+                                    << session << "and" << client;
             return false;
         }
     }
@@ -205,8 +217,8 @@ int PushRemoteClientPrivate::nextBackoffMs()
     const int doublings = std::min(failedAttempts, 6); // 250 ms << 6 is past the cap already
     const int base = std::min(s_firstBackoffMs << doublings, s_maxBackoffMs);
     ++failedAttempts;
-    const double factor = 1.0 - s_backoffJitter
-            + QRandomGenerator::global()->bounded(2 * s_backoffJitter);
+    const double factor
+            = 1.0 - s_backoffJitter + QRandomGenerator::global()->bounded(2 * s_backoffJitter);
     return int(base * factor);
 }
 
@@ -216,6 +228,8 @@ void PushRemoteClientPrivate::connectNow()
     socketOpen = false;
     refusalCode.clear();
     refusalMessage.clear();
+    pushed = false;
+    refusalAnswersPush = false;
     socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, q);
     QWebSocket *const current = socket;
     // Every handler checks that the signal comes from the current socket: one given up may
@@ -240,15 +254,19 @@ void PushRemoteClientPrivate::connectNow()
                              onTextMessage(text);
                      });
     QObject::connect(current, &QWebSocket::binaryMessageReceived, q, [this, current] {
-        if (current == socket)
-            protocolError(QStringLiteral("a binary frame (protocol.md: only text frames)"));
+        if (current != socket)
+            return;
+        lastReceived.restart();
+        protocolError(QStringLiteral("a binary frame (protocol.md: only text frames)"));
     });
     QObject::connect(current, &QWebSocket::pong, q, [this, current] {
         if (current == socket)
             lastReceived.restart();
     });
+    attemptUrl = loggedUrl();
+    sentSince = lastMessageId;
     watchdogTimer.start(s_connectTimeoutMs);
-    qCInfo(lcPushClient) << "connecting to" << loggedUrl();
+    qCInfo(lcPushClient).noquote() << "connecting to" << attemptUrl.toString();
     // Last: QWebSocket::open() may report an error synchronously, which gives the socket up.
     current->open(webSocketUrl());
 }
@@ -273,7 +291,7 @@ void PushRemoteClientPrivate::onConnected()
     lastReceived.start();
     watchdogTimer.start(s_silenceLimitMs);
     pingTimer.start();
-    qCInfo(lcPushClient) << "connected to" << loggedUrl();
+    qCInfo(lcPushClient).noquote() << "connected to" << attemptUrl.toString();
     // The trouble that error() described is over; NoError is not an error to signal.
     error = PushRemoteClient::NoError;
     errorString.clear();
@@ -286,47 +304,83 @@ void PushRemoteClientPrivate::onConnected()
 
 void PushRemoteClientPrivate::onDisconnected()
 {
+    if (!socketOpen) {
+        // A failed TCP connect reports disconnected() before error(): QAbstractSocket changes
+        // its state first. The socket's error is set by then.
+        attemptFailed(socket->error());
+        return;
+    }
     const int code = socket->closeCode();
     const QString reason = socket->closeReason();
     if (code == QWebSocketProtocol::CloseCodePolicyViolated && !isTransientRefusal(refusalCode)) {
-        // protocol.md: Errors: 1008 is the refusal of the token; trying again cannot help.
         const QString what = refusalMessage.isEmpty() ? reason : refusalMessage;
-        connectionLost(PushRemoteClient::AccessError,
-                       QStringLiteral("the server closed the connection with code 1008 (policy): %1")
-                               .arg(what));
+        if (refusalAnswersPush && refusalCode != QLatin1String("unauthorized")) {
+            // The server refused a push of ours (a token without the push scope) and closed
+            // the connection with it. Receiving was allowed: connect again; the handshake
+            // tells if the token itself is no good any more.
+            connectionLost(PushRemoteClient::AccessError,
+                           QStringLiteral("the server refused a push and closed the connection "
+                                          "with code 1008 (policy): %1")
+                                   .arg(what),
+                           Retry);
+            return;
+        }
+        // protocol.md: Errors: 1008 is the refusal of the token; trying again cannot help.
+        connectionLost(
+                PushRemoteClient::AccessError,
+                QStringLiteral("the server closed the connection with code 1008 (policy): %1")
+                        .arg(what),
+                GiveUp);
         return;
     }
     QString why;
-    if (!socketOpen)
-        why = QStringLiteral("the connection closed during the handshake");
-    else if (!refusalMessage.isEmpty())
+    if (!refusalMessage.isEmpty())
         why = QStringLiteral("the server closed the connection with code %1: %2 (%3)")
                       .arg(code)
                       .arg(refusalMessage, refusalCode);
     else if (!reason.isEmpty())
-        why = QStringLiteral("the server closed the connection with code %1: %2").arg(code).arg(reason);
-    else
-        why = QStringLiteral("the connection was closed or dropped (code %1)").arg(code);
-    connectionLost(PushRemoteClient::ConnectionError, why);
+        why = QStringLiteral("the server closed the connection with code %1: %2")
+                      .arg(code)
+                      .arg(reason);
+    else if (code != QWebSocketProtocol::CloseCodeNormal)
+        why = QStringLiteral("the server closed the connection with code %1").arg(code);
+    else // QWebSocket reports a connection that dropped without a close frame as 1000 too
+        why = QStringLiteral("the connection was closed or dropped");
+    connectionLost(PushRemoteClient::ConnectionError, why, Retry);
 }
 
 void PushRemoteClientPrivate::onSocketError(QAbstractSocket::SocketError socketError)
 {
     if (socketOpen) {
         // An open connection that fails also disconnects; onDisconnected() handles that.
-        qCDebug(lcPushClient) << "socket error on" << loggedUrl() << ":" << socket->errorString();
+        qCDebug(lcPushClient).noquote()
+                << "socket error on" << attemptUrl.toString() << ":" << socket->errorString();
         return;
     }
+    attemptFailed(socketError);
+}
+
+void PushRemoteClientPrivate::attemptFailed(QAbstractSocket::SocketError socketError)
+{
     const QString text = socket->errorString();
+    qCDebug(lcPushClient) << "connection attempt failed:" << socketError << text;
     const int status = refusedHandshakeStatus(socketError, text);
     if (status == 401 || status == 403) {
+        // protocol.md: Errors: no or bad token, or a token that does not allow this.
         connectionLost(PushRemoteClient::AccessError,
-                       QStringLiteral("the server refused the upgrade with HTTP %1").arg(status));
-        return;
+                       QStringLiteral("the server refused the upgrade with HTTP %1").arg(status),
+                       GiveUp);
+    } else if (status != 0) {
+        connectionLost(PushRemoteClient::ConnectionError,
+                       QStringLiteral("the server refused the upgrade with HTTP %1").arg(status),
+                       Retry);
+    } else if (socketError != QAbstractSocket::UnknownSocketError) {
+        connectionLost(PushRemoteClient::ConnectionError,
+                       QStringLiteral("cannot connect: %1").arg(text), Retry);
+    } else {
+        connectionLost(PushRemoteClient::ConnectionError,
+                       QStringLiteral("the connection closed during the handshake"), Retry);
     }
-    connectionLost(PushRemoteClient::ConnectionError,
-                   status != 0 ? QStringLiteral("the server refused the upgrade with HTTP %1").arg(status)
-                               : QStringLiteral("cannot connect: %1").arg(text));
 }
 
 void PushRemoteClientPrivate::onWatchdog()
@@ -334,8 +388,10 @@ void PushRemoteClientPrivate::onWatchdog()
     if (!socket)
         return;
     if (!socketOpen) {
-        connectionLost(PushRemoteClient::ConnectionError,
-                       QStringLiteral("no WebSocket handshake within %1 ms").arg(s_connectTimeoutMs));
+        connectionLost(
+                PushRemoteClient::ConnectionError,
+                QStringLiteral("no WebSocket handshake within %1 ms").arg(s_connectTimeoutMs),
+                Retry);
         return;
     }
     const qint64 silentMs = lastReceived.elapsed();
@@ -344,7 +400,8 @@ void PushRemoteClientPrivate::onWatchdog()
         return;
     }
     connectionLost(PushRemoteClient::ConnectionError,
-                   QStringLiteral("nothing received for %1 ms (no frame, no pong)").arg(silentMs));
+                   QStringLiteral("nothing received for %1 ms (no frame, no pong)").arg(silentMs),
+                   Retry);
 }
 
 void PushRemoteClientPrivate::onTextMessage(const QString &text)
@@ -395,11 +452,16 @@ void PushRemoteClientPrivate::handleControl(const QJsonObject &frame)
         protocolError(QStringLiteral("a control frame whose type is not a string"));
         return;
     }
-    if (type.toString() != QLatin1String("gap")) {
-        // protocol.md: Receiving: a client ignores control frames it does not know.
+    if (type.toString() == QLatin1String("gap"))
+        handleGap(frame);
+    else if (type.toString() == QLatin1String("hello"))
+        handleHello(frame);
+    else // protocol.md: Receiving: a client ignores control frames it does not know.
         qCDebug(lcPushClient) << "ignoring control frame" << type.toString();
-        return;
-    }
+}
+
+void PushRemoteClientPrivate::handleGap(const QJsonObject &frame)
+{
     const quint64 from = positiveId(frame.value(QLatin1String("from")));
     const quint64 to = positiveId(frame.value(QLatin1String("to")));
     if (from == 0 || to < from) {
@@ -407,7 +469,58 @@ void PushRemoteClientPrivate::handleControl(const QJsonObject &frame)
         return;
     }
     qCDebug(lcPushClient) << "gap: messages" << from << "to" << to << "are lost";
-    Q_EMIT q->gap(from, to);
+    const QPointer<PushRemoteClient> guard(q);
+    if (to > lastMessageId) {
+        // A resume must not ask for them again: the server could only report the gap again.
+        lastMessageId = to;
+        Q_EMIT q->lastMessageIdChanged();
+    }
+    if (guard)
+        Q_EMIT q->gap(from, to);
+}
+
+void PushRemoteClientPrivate::handleHello(const QJsonObject &frame)
+{
+    const QString newEpoch = frame.value(QLatin1String("epoch")).toString();
+    const qint64 newestId = frame.value(QLatin1String("lastId")).toInteger(-1);
+    if (newEpoch.isEmpty() || newestId < 0) {
+        protocolError(QStringLiteral("a hello frame without an epoch or a lastId"));
+        return;
+    }
+    // Ids restart at 1 when the server restarts or the session is made again. A position from
+    // an earlier life shows as another epoch, or, for one set by setLastMessageId(), as an id
+    // the session has not reached yet.
+    const bool earlierLife
+            = (!epoch.isEmpty() && newEpoch != epoch) || sentSince > quint64(newestId);
+    const QString oldEpoch = std::exchange(epoch, newEpoch);
+    if (!earlierLife || lastMessageId == 0)
+        return;
+    qCInfo(lcPushClient).noquote()
+            << QStringLiteral("the session of %1 started over (epoch %2 after %3): resuming from "
+                              "its first retained message")
+                       .arg(attemptUrl.toString(), newEpoch,
+                            oldEpoch.isEmpty() ? QStringLiteral("an unknown one") : oldEpoch);
+    lastMessageId = 0;
+    const QPointer<PushRemoteClient> guard(q);
+    const quint64 current = generation;
+    Q_EMIT q->lastMessageIdChanged();
+    // The server applied the old since to the new life, skipping its messages up to it, or all
+    // of them when it was beyond: ask again with since=0 (docs/protocol.md, as above). A new
+    // life without messages yet has nothing to skip.
+    if (guard && generation == current && sentSince > 0 && newestId > 0)
+        startOver();
+}
+
+// Reconnects at once for the new since, without counting a failure.
+void PushRemoteClientPrivate::startOver()
+{
+    discardSocket();
+    reconnectTimer.start(0);
+    const QPointer<PushRemoteClient> guard(q);
+    const quint64 current = generation;
+    setStatus(PushRemoteClient::Reconnecting);
+    if (guard && generation == current)
+        Q_EMIT q->disconnected();
 }
 
 void PushRemoteClientPrivate::handleRefusal(const QJsonObject &frame)
@@ -420,6 +533,7 @@ void PushRemoteClientPrivate::handleRefusal(const QJsonObject &frame)
     }
     refusalCode = code;
     refusalMessage = refusal.value(QLatin1String("message")).toString();
+    refusalAnswersPush = pushed;
     // Logged with the close that follows (protocol.md: Errors: the error, then a close frame).
     qCDebug(lcPushClient) << "the server refused:" << code << refusalMessage;
     setError(errorForRefusal(code),
@@ -429,19 +543,21 @@ void PushRemoteClientPrivate::handleRefusal(const QJsonObject &frame)
 void PushRemoteClientPrivate::protocolError(const QString &why)
 {
     // One bad frame does not make the connection useless: keep it (protocol.md: Errors).
-    qCWarning(lcPushClient).noquote() << "ignoring" << why << "from" << loggedUrl().toString();
-    setError(PushRemoteClient::ProtocolError, QStringLiteral("ignored %1").arg(why));
+    qCWarning(lcPushClient).noquote() << "ignoring" << why << "from" << attemptUrl.toString();
+    setError(PushRemoteClient::ProtocolError,
+             QStringLiteral("ignored %1 from %2").arg(why, attemptUrl.toString()));
 }
 
-void PushRemoteClientPrivate::connectionLost(PushRemoteClient::Error newError, const QString &why)
+void PushRemoteClientPrivate::connectionLost(PushRemoteClient::Error newError, const QString &why,
+                                             Then then)
 {
     const bool wasConnected = status == PushRemoteClient::Connected;
     const bool stable = wasConnected && openSince.elapsed() >= s_stableConnectionMs;
-    const QString where = loggedUrl().toString();
+    const QString where = attemptUrl.toString();
     discardSocket();
 
     PushRemoteClient::Status newStatus = PushRemoteClient::Idle;
-    if (newError == PushRemoteClient::AccessError) {
+    if (then == GiveUp) {
         qCWarning(lcPushClient).noquote() << "giving up on" << where << ":" << why;
         failedAttempts = 0;
     } else {
@@ -464,7 +580,7 @@ void PushRemoteClientPrivate::connectionLost(PushRemoteClient::Error newError, c
     const QPointer<PushRemoteClient> guard(q);
     const quint64 current = generation;
     const auto unchanged = [&] { return guard && generation == current; };
-    const bool errorChanged = updateError(newError, why);
+    const bool errorChanged = updateError(newError, where + QLatin1String(": ") + why);
     setStatus(newStatus);
     if (wasConnected && unchanged())
         Q_EMIT q->disconnected();
@@ -572,6 +688,7 @@ quint64 PushRemoteClient::lastMessageId() const
 
 void PushRemoteClient::setLastMessageId(quint64 id)
 {
+    d->epoch.clear(); // the position's life is unknown: only the hello's lastId can tell
     if (d->lastMessageId == id)
         return;
     d->lastMessageId = id;
@@ -627,7 +744,7 @@ void PushRemoteClient::close()
     }
     if (d->status == Idle)
         return;
-    qCInfo(lcPushClient) << "closed" << d->loggedUrl();
+    qCInfo(lcPushClient).noquote() << "closed" << d->attemptUrl.toString();
     const QPointer<PushRemoteClient> guard(this);
     const quint64 current = d->generation;
     d->setStatus(Idle);
@@ -644,6 +761,7 @@ bool PushRemoteClient::push(const QVariant &message)
     }
     const QJsonObject frame{{QStringLiteral("op"), QStringLiteral("push")},
                             {QStringLiteral("data"), QJsonValue::fromVariant(message)}};
+    d->pushed = true;
     d->socket->sendTextMessage(
             QString::fromUtf8(QJsonDocument(frame).toJson(QJsonDocument::Compact)));
     return true;

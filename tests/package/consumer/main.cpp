@@ -2,7 +2,10 @@
 // Uses every row of the Go package's API, as QtPush spells it, through the installed headers.
 #include <QtPush/pushclient.h>
 #include <QtPush/pushregistry.h>
+#include <QtPush/pushremoteclient.h>
+#include <QtPush/pushserver.h>
 #include <QtPush/pushsession.h>
+#include <QtPush/pushtoken.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QLoggingCategory>
@@ -82,6 +85,17 @@ int main(int argc, char *argv[])
     check(!registry->exists(QStringLiteral("alice")), "DeleteSession");
     QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
     check(tracked.isNull(), "session deleted");
+
+    // The server and client libraries link and work from the installed package too.
+    PushServer server(registry);
+    check(server.listen(QHostAddress::LocalHost, 0) && server.serverPort() != 0, "PushServer");
+    PushToken token;
+    token.session = QStringLiteral("alice");
+    token.scopes = PushToken::Subscribe;
+    check(PushToken::verify(token.sign("secret"), "secret").has_value(), "PushToken");
+    PushRemoteClient remote;
+    remote.setSession(QStringLiteral("alice"));
+    check(remote.status() == PushRemoteClient::Idle && !remote.push(1), "PushRemoteClient");
 
     std::printf("consumer: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;
