@@ -37,6 +37,10 @@ constexpr int s_closeTimeoutMs = 5000;
 // protocol.md: Names.
 constexpr int s_maxIdBytes = 256;
 
+// Close codes of docs/protocol.md (RFC 6455 §7.4.2: 4000-4999 are for applications).
+constexpr int closeCodeClientDeleted = 4000;
+constexpr int closeCodeReplaced = 4001;
+
 // The refusals of protocol.md: Errors that say nothing about the token: worth another try.
 bool isTransientRefusal(const QString &code)
 {
@@ -193,8 +197,12 @@ QUrl PushRemoteClientPrivate::webSocketUrl() const
             + QLatin1String("/ws");
     result.setPath(path, QUrl::StrictMode);
     QStringList query;
-    if (lastMessageId > 0)
+    if (lastMessageId > 0) {
         query.append(QLatin1String("since=") + QString::number(lastMessageId));
+        // With the epoch the server itself tells an id of an earlier life of the session.
+        if (!epoch.isEmpty())
+            query.append(QLatin1String("epoch=") + epoch);
+    }
     if (!token.isEmpty())
         query.append(QLatin1String("token=") + QString::fromLatin1(QUrl::toPercentEncoding(token)));
     result.setQuery(query.isEmpty() ? QString() : query.join(QLatin1Char('&')), QUrl::StrictMode);
@@ -312,6 +320,16 @@ void PushRemoteClientPrivate::onDisconnected()
     }
     const int code = socket->closeCode();
     const QString reason = socket->closeReason();
+    if (code == closeCodeClientDeleted || code == closeCodeReplaced) {
+        // docs/protocol.md: an operator deleted this client, or the same client id connected
+        // from elsewhere: connecting again would undo the one or fight the other.
+        connectionLost(PushRemoteClient::ConnectionError,
+                       QStringLiteral("the server closed the connection with code %1: %2")
+                               .arg(code)
+                               .arg(reason),
+                       GiveUp);
+        return;
+    }
     if (code == QWebSocketProtocol::CloseCodePolicyViolated && !isTransientRefusal(refusalCode)) {
         const QString what = refusalMessage.isEmpty() ? reason : refusalMessage;
         if (refusalAnswersPush && refusalCode != QLatin1String("unauthorized")) {

@@ -589,7 +589,8 @@ PushAttachment *PushServerPrivate::attach(const QString &sessionKey, const QStri
     const QString key = attachmentKey(sessionKey, clientKey);
     std::shared_ptr<PushAttachment> &attachment = attachments[key];
     if (attachment && attachment->owner) // the same client connects again: the newest wins
-        closeOwner(attachment.get(), 1000, QStringLiteral("replaced by a newer connection"));
+        closeOwner(attachment.get(), PushWire::closeCodeReplaced,
+                   QStringLiteral("replaced by a newer connection"));
     const bool existed = session->exists(clientKey);
     // Read before the client exists: a push in between (from another thread) then shows as a
     // gap, never as a message silently skipped.
@@ -645,7 +646,8 @@ void PushServerPrivate::onClientClosed(const QString &key)
     // The client was deleted (DELETE, its grace period ran out, or by the application).
     const std::shared_ptr<PushAttachment> attachment = attachments.take(key);
     if (attachment && attachment->owner)
-        closeOwner(attachment.get(), 1000, QStringLiteral("the client was deleted"));
+        closeOwner(attachment.get(), PushWire::closeCodeClientDeleted,
+                   QStringLiteral("the client was deleted"));
 }
 
 void PushServerPrivate::handleUpgrade(PushHttpConnection *connection, const QString &sessionKey,

@@ -26,6 +26,11 @@ enum class Refusal {
     Internal,
 };
 
+// Close codes of our own (RFC 6455 §7.4.2: 4000-4999 are for applications): a client that
+// gets one should not reconnect by itself.
+constexpr int closeCodeClientDeleted = 4000; //!< an operator deleted the client
+constexpr int closeCodeReplaced = 4001; //!< the same client id connected again elsewhere
+
 int httpStatus(Refusal refusal);
 QByteArray reasonPhrase(int status);
 int closeCode(Refusal refusal);

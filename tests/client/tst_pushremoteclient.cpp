@@ -69,6 +69,8 @@ private Q_SLOTS:
     void storedPositionBeyondTheSessionStartsOver();
     void policyCloseStopsWithAccessError_data();
     void policyCloseStopsWithAccessError();
+    void deletedOrReplacedClientStops_data();
+    void deletedOrReplacedClientStops();
     void rateLimitedPolicyCloseReconnects();
     void refusedPushReconnectsWithAccessError();
     void refusedUpgrade_data();
@@ -631,6 +633,28 @@ void tst_PushRemoteClient::policyCloseStopsWithAccessError()
     QVERIFY2(client->errorString().contains(expectedText), qPrintable(client->errorString()));
     QCOMPARE(errorOccurred.size(), 1); // the error frame and the close agree: one signal
     QCOMPARE(disconnected.size(), 1);
+    QVERIFY(!reconnected.wait(s_quietMs));
+}
+
+void tst_PushRemoteClient::deletedOrReplacedClientStops_data()
+{
+    QTest::addColumn<int>("code");
+    QTest::addRow("4000 deleted") << 4000;
+    QTest::addRow("4001 replaced") << 4001;
+}
+
+void tst_PushRemoteClient::deletedOrReplacedClientStops()
+{
+    QFETCH(int, code);
+    auto client = newClient();
+    QVERIFY(openAndWait(client.get()));
+    QSignalSpy reconnected(m_server.get(), &FakePushServer::clientConnected);
+    QTest::ignoreMessage(
+            QtWarningMsg,
+            QRegularExpression(QStringLiteral("^giving up on ws://.*code %1").arg(code)));
+    m_server->closeConnections(QWebSocketProtocol::CloseCode(code), QStringLiteral("bye"));
+    QTRY_COMPARE(client->status(), PushRemoteClient::Idle);
+    QCOMPARE(client->error(), PushRemoteClient::ConnectionError);
     QVERIFY(!reconnected.wait(s_quietMs));
 }
 

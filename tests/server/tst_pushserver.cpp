@@ -493,6 +493,7 @@ void tst_PushServer::deletingAClientClosesItsConnection()
                      .status,
              204);
     QTRY_VERIFY(ws.disconnected);
+    QCOMPARE(int(ws.closeCode), 4000); // docs/protocol.md: deleted, do not reconnect
     QCOMPARE(httpRequest(m_manager, "DELETE", url(QStringLiteral("/v1/sessions/s/clients/w")))
                      .status,
              204); // also for a missing one
