@@ -184,6 +184,11 @@ int issueToken(const QCommandLineParser &parser, const Settings &settings)
 
 int main(int argc, char *argv[])
 {
+    // Qt's GLib event dispatcher registers and unregisters socket notifiers in linear lists, and
+    // every write to a socket toggles one: with thousands of connections that dominates a push.
+    // Qt's own Unix dispatcher keeps them in a hash (docs/benchmarks.md: Server).
+    if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
+        qputenv("QT_NO_GLIB", "1");
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("qtpush-server"));
     QCoreApplication::setApplicationVersion(QStringLiteral(QTPUSH_VERSION));

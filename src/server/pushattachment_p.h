@@ -28,6 +28,7 @@ struct PushAttachment
     QString sessionKey;
     QString clientKey;
     QByteArray sessionJson; // the session id as a JSON string, encoded once
+    quint64 sessionEpoch = 0; // ids are unique only within it
     PushTransport transport = PushTransport::None;
     QObject *owner = nullptr; // the transport object attached now
     quint64 expected = 0; // the next id due; 0 until the first message (nothing known)

@@ -149,14 +149,36 @@ PushFrame &PushServerPrivate::frame(const PushAttachment &attachment, quint64 id
                                     const QVariant &data)
 {
     // A push reaches the clients of a session one after another: one encoding serves them all.
-    if (lastFrame.id != id || lastFrame.sessionKey != attachment.sessionKey) {
+    if (lastFrame.id != id || lastFrame.epoch != attachment.sessionEpoch
+        || lastFrame.sessionKey != attachment.sessionKey) {
         lastFrame = PushFrame();
         lastFrame.sessionKey = attachment.sessionKey;
+        lastFrame.epoch = attachment.sessionEpoch;
         lastFrame.id = id;
         lastFrame.json
                 = PushWire::messageFrame(id, attachment.sessionJson, PushWire::encodeJson(data));
     }
     return lastFrame;
+}
+
+void PushServerPrivate::flushLater(PushStreamTransport *transport)
+{
+    toFlush.append(transport);
+    if (flushQueued)
+        return;
+    flushQueued = true;
+    QMetaObject::invokeMethod(
+            q, [this] { flushAll(); }, Qt::QueuedConnection);
+}
+
+void PushServerPrivate::flushAll()
+{
+    flushQueued = false;
+    const QList<QPointer<PushStreamTransport>> transports = std::exchange(toFlush, {});
+    for (const QPointer<PushStreamTransport> &transport : transports) {
+        if (transport)
+            transport->flushNow();
+    }
 }
 
 void PushServerPrivate::countDelivery(PushTransport transport)
@@ -174,7 +196,8 @@ void PushServerPrivate::onNewConnection()
             // Refused with a real answer, so that the client knows to back off.
             qCWarning(lcPushServer) << "refusing connection from" << socket->peerAddress()
                                     << ": already" << maxConnections << "connections";
-            refusalsTotal[PushWire::errorCode(PushWire::Refusal::Unavailable)]++;
+            countRefusal(PushWire::Refusal::Unavailable);
+            socket->setParent(q); // deleted with the server if the peer never reads
             const QByteArray body = PushWire::errorBody(
                     PushWire::Refusal::Unavailable,
                     QStringLiteral("the server is at its limit of %1 connections")
@@ -194,9 +217,7 @@ void PushServerPrivate::onNewConnection()
                              handleRequest(c, request);
                          });
         QObject::connect(connection, &PushHttpConnection::refusedWhileReading, q,
-                         [this](PushWire::Refusal refusal) {
-                             refusalsTotal[PushWire::errorCode(refusal)]++;
-                         });
+                         [this](PushWire::Refusal refusal) { countRefusal(refusal); });
         QObject::connect(connection, &PushHttpConnection::closed, q,
                          [this](PushHttpConnection *c) { onConnectionClosed(c); });
     }
@@ -325,7 +346,7 @@ void PushServerPrivate::handleRequest(PushHttpConnection *connection,
         return;
     }
     if (!route.allows(request.method)) {
-        refusalsTotal[PushWire::errorCode(PushWire::Refusal::MethodNotAllowed)]++;
+        countRefusal(PushWire::Refusal::MethodNotAllowed);
         connection->respond(405, QByteArrayLiteral("application/json"),
                             PushWire::errorBody(PushWire::Refusal::MethodNotAllowed,
                                                 QStringLiteral("%1 is not allowed here")
@@ -607,6 +628,7 @@ PushAttachment *PushServerPrivate::attach(const QString &sessionKey, const QStri
         attachment->sessionKey = sessionKey;
         attachment->clientKey = clientKey;
         attachment->sessionJson = PushWire::jsonString(session->keyString());
+        attachment->sessionEpoch = session->epoch();
         QObject::connect(client, &PushClient::closed, q, [this, key] { onClientClosed(key); });
         // A new client owes nothing older; one the application made may have an older queue.
         attachment->expected = existed ? 0 : lastBefore + 1;

@@ -31,6 +31,7 @@ struct PushHttpRequest;
 struct PushFrame
 {
     QString sessionKey;
+    quint64 epoch = 0; // a session made again counts ids anew
     quint64 id = 0;
     QByteArray json; // {"id":..,"session":..,"data":..}
     const QString &text(); // for QWebSocket::sendTextMessage
@@ -64,6 +65,9 @@ public:
     PushFrame &frame(const PushAttachment &attachment, quint64 id, const QVariant &data);
     void countDelivery(PushTransport transport);
     void countGap() { ++gapsTotal; }
+    //! Flushes \a transport's connection at the end of this turn of the event loop.
+    void flushLater(PushStreamTransport *transport);
+    void flushAll();
     void countRefusal(PushWire::Refusal refusal) { ++refusalsTotal[PushWire::errorCode(refusal)]; }
     //! The transport \a owner no longer serves \a attachment; its grace period starts.
     void detach(PushAttachment *attachment, QObject *owner);
@@ -142,6 +146,8 @@ public:
     qint64 lastKeepAliveMs = 0;
 
     PushFrame lastFrame;
+    QList<QPointer<PushStreamTransport>> toFlush;
+    bool flushQueued = false;
 
     void setError(PushServer::Error error, const QString &message);
 

@@ -35,6 +35,12 @@ void PushSseTransport::writeHello(const QByteArray &frame)
     m_connection->write("event: hello\ndata: " + frame + "\n\n");
 }
 
+void PushSseTransport::flushSocket()
+{
+    if (m_connection->socket())
+        m_connection->socket()->flush();
+}
+
 qint64 PushSseTransport::backlog() const
 {
     return m_connection->socket() ? m_connection->socket()->bytesToWrite() : 0;

@@ -57,10 +57,22 @@ void PushStreamTransport::deliver(quint64 id, const QVariant &data)
         Q_FALLTHROUGH();
     case PushAttachment::Admit::Deliver:
         writeMessage(m_server->frame(*m_attachment, id, data));
+        // Written at the end of this turn of the event loop, not when Qt's write notifier fires
+        // a turn later: one system call per connection for all the messages of the turn.
+        if (!m_flushPending) {
+            m_flushPending = true;
+            m_server->flushLater(this);
+        }
         ++m_attachment->delivered;
         m_server->countDelivery(m_attachment->transport);
         break;
     }
+}
+
+void PushStreamTransport::flushNow()
+{
+    m_flushPending = false;
+    flushSocket();
 }
 
 void PushStreamTransport::pause()

@@ -38,6 +38,8 @@ public:
     void release();
     //! Closes the connection; \a reason says why (shutdown, client deleted, replaced).
     virtual void closeConnection(int webSocketCode, const QString &reason) = 0;
+    //! Writes what this turn of the event loop queued for the connection (see deliver()).
+    void flushNow();
 
 protected:
     virtual void writeMessage(PushFrame &frame) = 0;
@@ -45,6 +47,7 @@ protected:
     virtual void writeHello(const QByteArray &frame) = 0;
     //! Bytes written to the connection and not yet sent.
     virtual qint64 backlog() const = 0;
+    virtual void flushSocket() = 0;
     //! Subclasses call this when the connection sent some of its backlog.
     void onBytesSent();
 
@@ -59,4 +62,5 @@ private:
     PushAttachment *m_attachment;
     QMetaObject::Connection m_streaming;
     bool m_paused = false;
+    bool m_flushPending = false;
 };

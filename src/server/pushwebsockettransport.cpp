@@ -58,6 +58,11 @@ void PushWebSocketTransport::writeHello(const QByteArray &frame)
     m_socket->sendTextMessage(QString::fromUtf8(frame));
 }
 
+void PushWebSocketTransport::flushSocket()
+{
+    m_socket->flush();
+}
+
 qint64 PushWebSocketTransport::backlog() const
 {
     return m_socket->bytesToWrite();

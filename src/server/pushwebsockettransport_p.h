@@ -38,6 +38,7 @@ protected:
     void writeGap(quint64 from, quint64 to) override;
     void writeHello(const QByteArray &frame) override;
     qint64 backlog() const override;
+    void flushSocket() override;
 
 private:
     void onTextFrame(const QString &frame, bool isLastFrame);

@@ -35,6 +35,7 @@ private Q_SLOTS:
     void inProcessAndNetworkPushesReachEachOther();
     void webSocketResumesWithSince();
     void streamsStartWithAHelloNamingTheEpoch();
+    void sessionMadeAgainNeverGetsTheOldSessionsFrames();
     void resumingFromAnotherEpochStartsAfresh_data();
     void resumingFromAnotherEpochStartsAfresh();
     void pagesFromElsewhereNeedASecretServer();
@@ -405,6 +406,26 @@ void tst_PushServer::webSocketPushIsLimitedByItsData()
     QCOMPARE(ws.closeCode, QWebSocketProtocol::CloseCodeTooMuchData);
     QCOMPARE(ws.frame(1)[QLatin1String("error")][QLatin1String("code")].toString(),
              QStringLiteral("too_large"));
+}
+
+void tst_PushServer::sessionMadeAgainNeverGetsTheOldSessionsFrames()
+{
+    // Message frames are encoded once per push; the cache must tell epochs apart, since a
+    // session made again counts its ids from 1 again.
+    WebSocketClient before;
+    QVERIFY(before.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/a/ws"))));
+    QCOMPARE(post(QStringLiteral("/v1/sessions/s/push"), R"("old")").status, 200);
+    QTRY_COMPARE(before.frames.size(), 1);
+    QCOMPARE(httpRequest(m_manager, "DELETE", url(QStringLiteral("/v1/sessions/s"))).status, 204);
+    QTRY_VERIFY(!m_registry->exists(QStringLiteral("s")));
+    WebSocketClient after;
+    QVERIFY(after.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/a/ws"))));
+    QCOMPARE(post(QStringLiteral("/v1/sessions/s/push"), R"("new")")
+                     .json()[QLatin1String("id")]
+                     .toInt(),
+             1);
+    QTRY_COMPARE(after.frames.size(), 1);
+    QCOMPARE(after.frame(0)[QLatin1String("data")].toString(), QStringLiteral("new"));
 }
 
 void tst_PushServer::eventStreamResumesFromLastEventId()
