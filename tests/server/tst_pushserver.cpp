@@ -403,7 +403,7 @@ void tst_PushServer::webSocketPushIsLimitedByItsData()
     ws.socket.sendTextMessage(
             QStringLiteral(R"({"op":"push","data":"%1"})").arg(QString(120, u'x')));
     QTRY_VERIFY(ws.disconnected);
-    QCOMPARE(ws.closeCode, QWebSocketProtocol::CloseCodeTooMuchData);
+    QCOMPARE(ws.closeCode, int(QWebSocketProtocol::CloseCodeTooMuchData));
     QCOMPARE(ws.frame(1)[QLatin1String("error")][QLatin1String("code")].toString(),
              QStringLiteral("too_large"));
 }
@@ -514,7 +514,7 @@ void tst_PushServer::deletingAClientClosesItsConnection()
                      .status,
              204);
     QTRY_VERIFY(ws.disconnected);
-    QCOMPARE(int(ws.closeCode), 4000); // docs/protocol.md: deleted, do not reconnect
+    QCOMPARE(ws.closeCode, 4000); // docs/protocol.md: deleted, do not reconnect
     QCOMPARE(httpRequest(m_manager, "DELETE", url(QStringLiteral("/v1/sessions/s/clients/w")))
                      .status,
              204); // also for a missing one
@@ -532,7 +532,7 @@ void tst_PushServer::oversizeWebSocketFrameClosesWith1009()
     ws.socket.sendTextMessage(
             QStringLiteral(R"({"op":"push","data":"%1"})").arg(QString(5000, u'x')));
     QTRY_VERIFY(ws.disconnected);
-    QCOMPARE(ws.closeCode, QWebSocketProtocol::CloseCodeTooMuchData);
+    QCOMPARE(ws.closeCode, int(QWebSocketProtocol::CloseCodeTooMuchData));
     QCOMPARE(post(QStringLiteral("/v1/sessions/s/push"), "1").status, 200);
     QTRY_COMPARE(bystander.frames.size(), 1);
 }
@@ -543,7 +543,7 @@ void tst_PushServer::malformedWebSocketFrameGetsAnErrorThenClose()
     QVERIFY(ws.open(wsUrl(QStringLiteral("/v1/sessions/s/clients/w/ws"))));
     ws.socket.sendTextMessage(QStringLiteral("{not json"));
     QTRY_VERIFY(ws.disconnected);
-    QCOMPARE(ws.closeCode, QWebSocketProtocol::CloseCodePolicyViolated);
+    QCOMPARE(ws.closeCode, int(QWebSocketProtocol::CloseCodePolicyViolated));
     QCOMPARE(ws.frames.size(), 1);
     QCOMPARE(ws.frame(0)[QLatin1String("error")][QLatin1String("code")].toString(),
              QStringLiteral("bad_request"));
@@ -705,7 +705,7 @@ void tst_PushServer::shutdownClosesWebSocketsAndAnswersPolls()
     m_server->shutdown(5000);
     QVERIFY(!m_server->isListening());
     QTRY_VERIFY(ws.disconnected);
-    QCOMPARE(ws.closeCode, QWebSocketProtocol::CloseCodeGoingAway);
+    QCOMPARE(ws.closeCode, int(QWebSocketProtocol::CloseCodeGoingAway));
     QTRY_VERIFY(poll->isFinished());
     QCOMPARE(poll->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
     QCOMPARE(poll->readAll(), QByteArray("[]"));

@@ -63,7 +63,7 @@ public:
     QWebSocket socket;
     QStringList frames;
     QList<QJsonObject> hellos;
-    QWebSocketProtocol::CloseCode closeCode = QWebSocketProtocol::CloseCodeNormal;
+    int closeCode = QWebSocketProtocol::CloseCodeNormal; // an int: codes 4000+ are no enumerator
     bool disconnected = false;
 
     WebSocketClient()
@@ -76,7 +76,7 @@ public:
                 frames.append(frame);
         });
         connect(&socket, &QWebSocket::disconnected, this, [this] {
-            closeCode = socket.closeCode();
+            closeCode = int(socket.closeCode());
             disconnected = true;
         });
     }
