@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// qtpush-bench-loadgen: the load generator of benchmarks/server (docs/benchmarks-server.md).
+// qtpush-bench-loadgen: the load generator of benchmarks/server (docs/benchmarks.md (Server)).
 //
 // It speaks the receiving and pushing parts of protocol.md to any server on loopback, so that
 // qtpush-server and the comparison servers (node/, websocketpp/) are measured by one client:

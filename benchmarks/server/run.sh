@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Server benchmark: qtpush-server, the Node `ws` server and the websocketpp server, each measured
-# by qtpush-bench-loadgen in the same run, on loopback. See docs/benchmarks-server.md.
+# by qtpush-bench-loadgen in the same run, on loopback. See docs/benchmarks.md (Server).
 #
 #   benchmarks/server/run.sh [options] BUILD_DIR
 #
