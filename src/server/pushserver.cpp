@@ -194,8 +194,18 @@ void PushServerPrivate::onNewConnection()
         Q_EMIT q->connectionCountChanged();
         if (maxConnections > 0 && tcpConnections > maxConnections) {
             // Refused with a real answer, so that the client knows to back off.
-            qCWarning(lcPushServer) << "refusing connection from" << socket->peerAddress()
-                                    << ": already" << maxConnections << "connections";
+            // Once per 10 s at most: a flood of connections must not become a flood of logs.
+            if (nowMs() - lastCapacityWarningMs > 10 * 1000) {
+                qCWarning(lcPushServer)
+                        << "refusing connection from" << socket->peerAddress() << ": already"
+                        << maxConnections << "connections;" << refusedSinceWarning
+                        << "more refused since the last "
+                           "warning";
+                lastCapacityWarningMs = nowMs();
+                refusedSinceWarning = 0;
+            } else {
+                ++refusedSinceWarning;
+            }
             countRefusal(PushWire::Refusal::Unavailable);
             socket->setParent(q); // deleted with the server if the peer never reads
             const QByteArray body = PushWire::errorBody(

@@ -144,6 +144,8 @@ public:
     QHash<QByteArray, quint64> refusalsTotal;
     qint64 startedAtMs = 0;
     qint64 lastKeepAliveMs = 0;
+    qint64 lastCapacityWarningMs = 0;
+    int refusedSinceWarning = 0;
 
     PushFrame lastFrame;
     QList<QPointer<PushStreamTransport>> toFlush;
