@@ -33,8 +33,8 @@ PushHttpConnection::PushHttpConnection(QTcpSocket *socket, qint64 maxBodyBytes, 
     : QObject(parent), m_socket(socket), m_maxBodyBytes(maxBodyBytes)
 {
     m_socket->setParent(this);
-    // A request waits whole in the socket's buffer until it is parsed (a WebSocket handshake
-    // must stay unread for QWebSocketServer), so the buffer is bounded by the largest request.
+    // A request waits whole in the socket's buffer until it is parsed, so the buffer is bounded
+    // by the largest request.
     m_socket->setReadBufferSize(maxHeaderBytes + maxBodyBytes + 4096);
     m_lastActivityMs = nowMs();
     connect(m_socket, &QTcpSocket::readyRead, this, &PushHttpConnection::readRequests);
@@ -103,7 +103,7 @@ void PushHttpConnection::readRequests()
         }
         if (!m_complete)
             continue; // a partial request: wait for more
-        // Put back what follows the request, and for an upgrade the request itself too.
+        // Put back what follows the request.
         m_socket->rollbackTransaction();
         m_requestStartedMs = 0;
         m_request.upgrade = m_parser.upgrade;
@@ -112,10 +112,7 @@ void PushHttpConnection::readRequests()
                 = m_parser.http_major > 1 || (m_parser.http_major == 1 && m_parser.http_minor >= 1);
         m_keepAlive = m_request.keepAlive && !m_request.upgrade;
         m_crossOrigin = !m_request.header(QByteArrayLiteral("origin")).isEmpty();
-        if (m_request.upgrade)
-            m_unreadRequestBytes = m_consumed; // skipped only if the upgrade is refused
-        else
-            m_socket->skip(m_consumed);
+        m_socket->skip(m_consumed);
         m_state = State::Handling;
         const PushHttpRequest request = std::move(m_request);
         Q_EMIT requestReceived(this, request);
@@ -242,10 +239,6 @@ void PushHttpConnection::respond(int status, const QByteArray &contentType, cons
 {
     if (m_state != State::Handling)
         return;
-    if (m_unreadRequestBytes > 0) {
-        m_socket->skip(m_unreadRequestBytes);
-        m_unreadRequestBytes = 0;
-    }
     QByteArray head;
     head.reserve(160 + extraHeaders.size());
     head.append("HTTP/1.1 ").append(QByteArray::number(status)).append(' ');
@@ -309,7 +302,6 @@ QTcpSocket *PushHttpConnection::takeSocket()
     QTcpSocket *socket = m_socket;
     disconnect(socket, nullptr, this, nullptr);
     socket->setParent(nullptr);
-    socket->setReadBufferSize(0); // QWebSocket bounds frames itself
     m_socket = nullptr;
     m_state = State::Gone;
     Q_EMIT closed(this);

@@ -66,8 +66,8 @@ public:
     //! Starts a close-delimited streamed response (Server-Sent Events); write() sends more.
     void beginStream(const QByteArray &contentType, const QByteArray &extraHeaders = {});
     void write(const QByteArray &data);
-    //! Hands the socket, with the current request unread, to a WebSocket server; this object
-    //! then deletes itself.
+    //! Hands the socket, with the current request read and what follows it unread, to a
+    //! WebSocket transport; this object then deletes itself.
     QTcpSocket *takeSocket();
     //! Closes once what was written has been sent.
     void close();
@@ -113,7 +113,6 @@ private:
     bool m_crossOrigin = false; // the request named an Origin: answer with CORS headers
     bool m_requestUnread = false; // a refused request whose body was not read
     qint64 m_drainUntilMs = 0;
-    qint64 m_unreadRequestBytes = 0; // an upgrade request left unread for QWebSocketServer
     bool m_lastWasValue = false;
     bool m_complete = false;
     bool m_inRead = false;

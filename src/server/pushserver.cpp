@@ -4,6 +4,7 @@
 #include <QtPush/pushserver.h>
 #include <QtPush/pushsession.h>
 
+#include "pushconnectionio_p.h"
 #include "pushhttpconnection_p.h"
 #include "pushlongpoll_p.h"
 #include "pushroute_p.h"
@@ -69,24 +70,18 @@ QString attachmentKey(const QString &session, const QString &client)
     return session + QChar(0) + client;
 }
 
-QString peerKey(const QHostAddress &address, quint16 port)
-{
-    return address.toString() + u'#' + QString::number(port);
-}
-
 constexpr int maxWaitSeconds = 60; // protocol.md: Receiving
-constexpr qint64 upgradeTimeoutMs = 15 * 1000; // past QWebSocketServer's 10 s handshake timeout
 constexpr int defaultWaitSeconds = 30;
 
 } // namespace
 
 // PushFrame, PushRateLimiter
 
-const QString &PushFrame::text()
+const QByteArray &PushFrame::webSocketFrame()
 {
-    if (m_text.isEmpty())
-        m_text = QString::fromUtf8(json);
-    return m_text;
+    if (m_webSocketFrame.isEmpty())
+        m_webSocketFrame = PushWebSocket::frame(PushWebSocket::Opcode::Text, json);
+    return m_webSocketFrame;
 }
 
 const QByteArray &PushFrame::event()
@@ -115,13 +110,8 @@ bool PushRateLimiter::take(double rate, qint64 now)
 // PushServerPrivate
 
 PushServerPrivate::PushServerPrivate(PushServer *q, PushRegistry *registry)
-    : q(q), registry(registry),
-      webSocketServer(QStringLiteral("qtpush"), QWebSocketServer::NonSecureMode)
+    : q(q), registry(registry)
 {
-    // Upgrades arrive already checked and are taken at once; the queue never grows.
-    webSocketServer.setMaxPendingConnections(std::numeric_limits<int>::max());
-    QObject::connect(&webSocketServer, &QWebSocketServer::newConnection, q,
-                     [this] { onNewWebSocket(); });
     housekeepingTimer.setInterval(1000);
     QObject::connect(&housekeepingTimer, &QTimer::timeout, q, [this] { housekeeping(); });
     shutdownTimer.setSingleShot(true);
@@ -451,7 +441,7 @@ void PushServerPrivate::handleRequest(PushHttpConnection *connection,
         }
         if (const auto access = authorize(connection, request, queryToken, PushToken::Subscribe,
                                           route.session, route.client)) {
-            handleUpgrade(connection, route.session, route.client, *access);
+            handleUpgrade(connection, request, route.session, route.client, resume, *access);
         }
         return;
     case PushRoute::Events:
@@ -682,8 +672,10 @@ void PushServerPrivate::onClientClosed(const QString &key)
                    QStringLiteral("the client was deleted"));
 }
 
-void PushServerPrivate::handleUpgrade(PushHttpConnection *connection, const QString &sessionKey,
-                                      const QString &clientKey, const PushAccess &access)
+void PushServerPrivate::handleUpgrade(PushHttpConnection *connection,
+                                      const PushHttpRequest &request, const QString &sessionKey,
+                                      const QString &clientKey, const PushResume &resume,
+                                      const PushAccess &access)
 {
     PushSession *session = registry->findSession(sessionKey);
     if (maxClientsPerSession > 0 && session && !session->exists(clientKey)
@@ -695,61 +687,58 @@ void PushServerPrivate::handleUpgrade(PushHttpConnection *connection, const QStr
                true);
         return;
     }
-    // QWebSocket does not tell which socket it came from; the peer's address and port do, while
-    // the connection lives. One already gone (reset by the peer) is simply closed.
-    const QString key
-            = peerKey(connection->socket()->peerAddress(), connection->socket()->peerPort());
-    if (connection->socket()->state() != QAbstractSocket::ConnectedState
-        || connection->socket()->peerPort() == 0 || pendingUpgrades.contains(key)) {
-        connection->close();
-        return;
-    }
+    const QByteArray acceptKey = PushWebSocket::acceptKey(
+            request.header(QByteArrayLiteral("sec-websocket-key")).trimmed());
     QTcpSocket *socket = connection->takeSocket();
-    // QWebSocketServer and QWebSocket cut every connection of the socket: from here the
-    // pending entry counts it, until its transport does or housekeeping finds it gone.
-    QObject::disconnect(socket, &QObject::destroyed, q, nullptr);
-    pendingUpgrades.insert(key, {access, socket, nowMs()});
-    webSocketServer.handleConnection(socket);
-    // QWebSocketServer reads the handshake on readyRead; the bytes are there already.
-    Q_EMIT socket->readyRead();
+    socket->setParent(q); // until the WebSocket starts
+    // Started from the event loop, not from inside the socket's readyRead() that brought the
+    // request: the socket is deleted there once its descriptor is taken.
+    QMetaObject::invokeMethod(
+            q,
+            [this, socket = QPointer<QTcpSocket>(socket), acceptKey, sessionKey, clientKey, resume,
+             access] {
+                if (socket)
+                    startWebSocket(socket, acceptKey, sessionKey, clientKey, resume, access);
+            },
+            Qt::QueuedConnection);
 }
 
-void PushServerPrivate::onNewWebSocket()
+void PushServerPrivate::startWebSocket(QTcpSocket *socket, const QByteArray &acceptKey,
+                                       const QString &sessionKey, const QString &clientKey,
+                                       const PushResume &resume, const PushAccess &access)
 {
-    while (webSocketServer.hasPendingConnections()) {
-        QWebSocket *socket = webSocketServer.nextPendingConnection();
-        const QString key = peerKey(socket->peerAddress(), socket->peerPort());
-        const PushRoute route
-                = PushRoute::parse(socket->requestUrl().path(QUrl::FullyEncoded).toUtf8());
-        const bool expected = pendingUpgrades.contains(key);
-        const PendingUpgrade pending = pendingUpgrades.take(key); // the transport counts it now
-        if (!expected || route.kind != PushRoute::WebSocket) { // cannot happen: checked before
-            qCWarning(lcPushServer) << "closing an unexpected WebSocket from" << key;
-            socket->abort();
-            delete socket;
-            if (expected) {
-                delete pending.tcpSocket.data();
-                connectionGone();
-            }
-            continue;
-        }
-        PushResume resume;
-        QString problem;
-        parseResume(QUrlQuery(socket->requestUrl()), {}, &resume, &problem); // checked before
-        auto *transport = new PushWebSocketTransport(this, nullptr, socket, pending.tcpSocket,
-                                                     pending.access);
-        webSockets.insert(transport);
-        QList<PushSession::Message> catchUp;
-        QString why;
-        PushAttachment *attachment = attach(route.session, route.client, PushTransport::WebSocket,
-                                            transport, resume, &catchUp, &why);
-        if (!attachment) {
-            transport->refuse(PushWire::Refusal::Unavailable, why);
-            continue;
-        }
-        transport->setAttachment(attachment);
-        transport->start(catchUp);
+    // From here the transport counts the connection, until it is destroyed.
+    QObject::disconnect(socket, &QObject::destroyed, q, nullptr);
+    if (socket->state() != QAbstractSocket::ConnectedState) { // reset by the peer meanwhile
+        delete socket;
+        connectionGone();
+        return;
     }
+    const QByteArray early = socket->readAll(); // frames the client sent behind its request
+    PushConnectionIo *io = PushConnectionIo::adopt(socket, nullptr);
+    // RFC 6455 §4.2.2. No subprotocol and no extension is offered (protocol.md: WebSocket
+    // details).
+    io->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              "Sec-WebSocket-Accept: "
+              + acceptKey + "\r\n\r\n");
+    auto *transport = new PushWebSocketTransport(this, io, access);
+    webSockets.insert(transport);
+    if (shuttingDown) { // shutdown() began while the upgrade waited for this turn
+        transport->closeConnection(PushWebSocket::closeGoingAway,
+                                   QStringLiteral("the server is shutting down"));
+        return;
+    }
+    QList<PushSession::Message> catchUp;
+    QString why;
+    PushAttachment *attachment = attach(sessionKey, clientKey, PushTransport::WebSocket, transport,
+                                        resume, &catchUp, &why);
+    if (!attachment) {
+        transport->refuse(PushWire::Refusal::Unavailable, why);
+        return;
+    }
+    transport->setAttachment(attachment);
+    transport->start(catchUp);
+    transport->begin(early);
 }
 
 void PushServerPrivate::webSocketEnded(PushWebSocketTransport *transport)
@@ -823,22 +812,6 @@ void PushServerPrivate::housekeeping()
     for (PushHttpConnection *connection : connections) {
         if (httpConnections.contains(connection))
             connection->checkTimeouts(now);
-    }
-    // Upgrades that never became a WebSocket: refused by QWebSocketServer, reset by the peer
-    // during the handshake (its QWebSocket then has no address to match), or timed out.
-    for (auto it = pendingUpgrades.begin(); it != pendingUpgrades.end();) {
-        QTcpSocket *socket = it->tcpSocket;
-        if (socket && socket->state() == QAbstractSocket::ConnectedState
-            && now - it->sinceMs < upgradeTimeoutMs) {
-            ++it;
-            continue;
-        }
-        if (socket) {
-            socket->abort();
-            socket->deleteLater();
-        }
-        it = pendingUpgrades.erase(it);
-        connectionGone();
     }
     const QList<PushWebSocketTransport *> sockets = webSockets.values();
     for (PushWebSocketTransport *transport : sockets) {
@@ -947,8 +920,6 @@ void PushServerPrivate::dropAll()
     // Everything the server made is its child, also what waits for deleteLater() still.
     const QList<QObject *> children = q->findChildren<QObject *>(Qt::FindDirectChildrenOnly);
     for (QObject *child : children) {
-        if (auto *transport = qobject_cast<PushWebSocketTransport *>(child))
-            transport->socket()->disconnect();
         if (auto *connection = qobject_cast<PushHttpConnection *>(child)) {
             if (connection->socket())
                 connection->socket()->disconnect();
@@ -1066,14 +1037,14 @@ void PushServer::shutdown(int timeoutMs)
     d->shutdownTimer.start(timeoutMs);
     const auto sockets = d->webSockets.values();
     for (PushWebSocketTransport *transport : sockets)
-        transport->closeConnection(QWebSocketProtocol::CloseCodeGoingAway,
+        transport->closeConnection(PushWebSocket::closeGoingAway,
                                    QStringLiteral("the server is shutting down"));
     const auto polls = d->longPolls.values();
     for (PushLongPoll *poll : polls)
         poll->finish();
     const auto streams = d->eventStreams.values();
     for (PushSseTransport *stream : streams)
-        stream->closeConnection(QWebSocketProtocol::CloseCodeGoingAway, {});
+        stream->closeConnection(PushWebSocket::closeGoingAway, {});
     const auto connections = d->httpConnections.keys();
     for (PushHttpConnection *connection : connections) {
         if (d->httpConnections.contains(connection) && !connection->isStreaming())

@@ -73,7 +73,7 @@ public:
     void setSslConfiguration(const QSslConfiguration &configuration);
 
     //! Largest message data accepted, in bytes (64 KiB by default): a bigger HTTP body gets 413,
-    //! a bigger WebSocket frame close code 1009.
+    //! a bigger WebSocket message close code 1009.
     qint64 maxMessageBytes() const;
     void setMaxMessageBytes(qint64 bytes);
     //! Concurrent TCP connections (0: no limit but the process's open-file limit); past it a

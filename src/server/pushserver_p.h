@@ -15,7 +15,6 @@
 #include <QtCore/QTimer>
 #include <QtNetwork/QSslConfiguration>
 #include <QtNetwork/QTcpServer>
-#include <QtWebSockets/QWebSocketServer>
 
 #include <memory>
 #include <optional>
@@ -34,10 +33,10 @@ struct PushFrame
     quint64 epoch = 0; // a session made again counts ids anew
     quint64 id = 0;
     QByteArray json; // {"id":..,"session":..,"data":..}
-    const QString &text(); // for QWebSocket::sendTextMessage
+    const QByteArray &webSocketFrame(); // a WebSocket text frame
     const QByteArray &event(); // an SSE event
 private:
-    QString m_text;
+    QByteArray m_webSocketFrame;
     QByteArray m_event;
 };
 
@@ -80,7 +79,6 @@ public:
                                           QString *why);
 
     void onNewConnection();
-    void onNewWebSocket();
     void handleRequest(PushHttpConnection *connection, const PushHttpRequest &request);
     void onConnectionClosed(PushHttpConnection *connection);
     void countUntilDestroyed(QTcpSocket *socket);
@@ -93,7 +91,6 @@ public:
     PushServer *const q;
     PushRegistry *const registry;
     std::unique_ptr<QTcpServer> listener;
-    QWebSocketServer webSocketServer;
     QTimer housekeepingTimer;
     QTimer shutdownTimer;
 
@@ -122,14 +119,6 @@ public:
     QSet<PushWebSocketTransport *> webSockets;
     QHash<PushHttpConnection *, PushSseTransport *> eventStreams;
     QHash<PushHttpConnection *, PushLongPoll *> longPolls;
-    // Upgrades on their way through QWebSocketServer's handshake, by peer address and port.
-    struct PendingUpgrade
-    {
-        PushAccess access;
-        QPointer<QTcpSocket> tcpSocket;
-        qint64 sinceMs = 0;
-    };
-    QHash<QString, PendingUpgrade> pendingUpgrades;
 
     // Network clients, by sessionKey + '\0' + clientKey.
     QHash<QString, std::shared_ptr<PushAttachment>> attachments;
@@ -171,8 +160,12 @@ private:
                     const QString &sessionKey);
     void handleList(PushHttpConnection *connection);
     void handleSession(PushHttpConnection *connection, const QString &sessionKey);
-    void handleUpgrade(PushHttpConnection *connection, const QString &sessionKey,
-                       const QString &clientKey, const PushAccess &access);
+    void handleUpgrade(PushHttpConnection *connection, const PushHttpRequest &request,
+                       const QString &sessionKey, const QString &clientKey,
+                       const PushResume &resume, const PushAccess &access);
+    void startWebSocket(QTcpSocket *socket, const QByteArray &acceptKey, const QString &sessionKey,
+                        const QString &clientKey, const PushResume &resume,
+                        const PushAccess &access);
     void handleEvents(PushHttpConnection *connection, const QString &sessionKey,
                       const QString &clientKey, const PushResume &resume);
     void handlePull(PushHttpConnection *connection, const QString &sessionKey,

@@ -1,92 +1,156 @@
 // SPDX-License-Identifier: MIT
 #include "pushwebsockettransport_p.h"
 
+#include "pushconnectionio_p.h"
 #include "pushserverlogging_p.h"
 
 #include <QtCore/QDateTime>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 
-PushWebSocketTransport::PushWebSocketTransport(PushServerPrivate *server,
-                                               PushAttachment *attachment, QWebSocket *socket,
-                                               QTcpSocket *tcpSocket, const PushAccess &access)
-    : PushStreamTransport(server, attachment), m_socket(socket), m_tcpSocket(tcpSocket),
-      m_access(access), m_lastSeenMs(QDateTime::currentMSecsSinceEpoch())
+#include <utility>
+
+namespace {
+
+qint64 nowMs()
 {
-    m_socket->setParent(nullptr);
-    // A push frame is {"op":"push","data":DATA}: allow the envelope on top of the data limit.
-    // QWebSocket closes with 1009 past it, before buffering more (protocol.md: Limits).
-    // QWebSocket closes with a bare 1009 past its own limits, which are set above ours so that
-    // the transport refuses first, with the error frame (onTextFrame()).
-    m_socket->setMaxAllowedIncomingMessageSize(2 * quint64(server->maxMessageBytes) + 1024);
-    m_socket->setMaxAllowedIncomingFrameSize(2 * quint64(server->maxMessageBytes) + 1024);
-    connect(m_socket.get(), &QWebSocket::textFrameReceived, this,
-            &PushWebSocketTransport::onTextFrame);
-    connect(m_socket.get(), &QWebSocket::textMessageReceived, this,
-            &PushWebSocketTransport::onTextMessage);
-    connect(m_socket.get(), &QWebSocket::binaryMessageReceived, this, [this] {
-        refuse(PushWire::Refusal::BadRequest, QStringLiteral("binary frames are not supported"));
-    });
-    connect(m_socket.get(), &QWebSocket::pong, this,
-            [this] { m_lastSeenMs = QDateTime::currentMSecsSinceEpoch(); });
-    connect(m_socket.get(), &QWebSocket::bytesWritten, this, &PushWebSocketTransport::onBytesSent);
-    connect(m_socket.get(), &QWebSocket::disconnected, this,
-            &PushWebSocketTransport::onDisconnected);
+    return QDateTime::currentMSecsSinceEpoch();
+}
+
+// A push frame is {"op":"push","data":DATA}: the envelope is allowed on top of the data limit,
+// which onTextMessage() then checks exactly.
+constexpr qint64 envelopeBytes = 256;
+
+} // namespace
+
+PushWebSocketTransport::PushWebSocketTransport(PushServerPrivate *server, PushConnectionIo *io,
+                                               const PushAccess &access)
+    : PushStreamTransport(server, nullptr), m_io(io),
+      m_parser(server->maxMessageBytes + envelopeBytes), m_access(access), m_lastSeenMs(nowMs())
+{
+    m_io->setParent(this);
+    connect(m_io, &PushConnectionIo::readyRead, this, &PushWebSocketTransport::readFrames);
+    connect(m_io, &PushConnectionIo::bytesSent, this, &PushWebSocketTransport::onBytesSent);
+    connect(m_io, &PushConnectionIo::closed, this, [this] { m_server->webSocketEnded(this); });
 }
 
 PushWebSocketTransport::~PushWebSocketTransport()
 {
-    m_socket.reset();
-    // A QWebSocket made by QWebSocketServer::handleConnection() leaves its socket behind. The
-    // transport is deleted from the event loop, never inside one of the socket's signals.
-    delete m_tcpSocket.data();
-    m_server->connectionGone(); // QWebSocket cuts the socket's signals: it is counted here
+    m_server->connectionGone();
+}
+
+void PushWebSocketTransport::begin(const QByteArray &early)
+{
+    flushSocket(); // the hello frame and the catch-up
+    parse(early);
+    readFrames();
 }
 
 void PushWebSocketTransport::writeMessage(PushFrame &frame)
 {
-    m_socket->sendTextMessage(frame.text());
+    // The first frame of a turn is shared with every other receiver of the push, not copied.
+    m_pending.append(frame.webSocketFrame());
 }
 
 void PushWebSocketTransport::writeGap(quint64 from, quint64 to)
 {
-    m_socket->sendTextMessage(QString::fromLatin1(PushWire::gapFrame(from, to)));
+    m_pending.append(
+            PushWebSocket::frame(PushWebSocket::Opcode::Text, PushWire::gapFrame(from, to)));
 }
 
 void PushWebSocketTransport::writeHello(const QByteArray &frame)
 {
-    m_socket->sendTextMessage(QString::fromUtf8(frame));
+    m_pending.append(PushWebSocket::frame(PushWebSocket::Opcode::Text, frame));
 }
 
 void PushWebSocketTransport::flushSocket()
 {
-    m_socket->flush();
+    if (m_pending.isEmpty())
+        return;
+    m_io->write(std::exchange(m_pending, QByteArray()));
+    // What the kernel took at once is sent as well: a transport paused on a burst that it could
+    // write whole gets no bytesSent() to resume on.
+    onBytesSent();
 }
 
 qint64 PushWebSocketTransport::backlog() const
 {
-    return m_socket->bytesToWrite();
+    return m_io->backlog() + m_pending.size();
 }
 
-void PushWebSocketTransport::onTextFrame(const QString &frame, bool isLastFrame)
+void PushWebSocketTransport::sendNow(const QByteArray &frame)
 {
-    // A message may come in fragments (RFC 6455 §5.4): bound it as it grows. The envelope
-    // {"op":"push","data":...} is allowed on top of the data limit; onTextMessage() is exact.
-    m_messageChars += frame.size();
-    if (m_messageChars > m_server->maxMessageBytes + 256) {
-        refuse(PushWire::Refusal::TooLarge,
-               QStringLiteral("message exceeds %1 bytes").arg(m_server->maxMessageBytes));
+    m_pending.append(frame);
+    flushSocket();
+}
+
+void PushWebSocketTransport::readFrames()
+{
+    // On the stack: an idle connection holds no read buffer. A few reads a turn at most, so that
+    // one busy peer cannot keep the others waiting; the rest is read on the next turn.
+    char buffer[16 * 1024];
+    for (int reads = 0; reads < 4; ++reads) {
+        const qint64 count = m_io->read(buffer, sizeof buffer);
+        if (count <= 0)
+            return; // nothing now, or gone (closed() was emitted)
+        m_lastSeenMs = nowMs();
+        parse(QByteArrayView(buffer, count));
     }
-    if (isLastFrame)
-        m_messageChars = 0;
 }
 
-void PushWebSocketTransport::onTextMessage(const QString &text)
+void PushWebSocketTransport::parse(QByteArrayView bytes)
 {
-    m_lastSeenMs = QDateTime::currentMSecsSinceEpoch();
-    if (m_closing || !attachment())
+    if (bytes.isEmpty() || m_parser.isFinished())
+        return; // after a close or an error, what still comes is read and dropped
+    QList<PushWebSocket::Parser::Event> events;
+    m_parser.feed(bytes, &events);
+    for (const PushWebSocket::Parser::Event &event : std::as_const(events))
+        handle(event);
+}
+
+void PushWebSocketTransport::handle(const PushWebSocket::Parser::Event &event)
+{
+    using Event = PushWebSocket::Parser::Event;
+    switch (event.kind) {
+    case Event::Text:
+        onTextMessage(event.payload);
         return;
-    const QByteArray utf8 = text.toUtf8();
+    case Event::Binary:
+        refuse(PushWire::Refusal::BadRequest, QStringLiteral("binary frames are not supported"));
+        return;
+    case Event::Ping:
+        if (!m_closeSentMs)
+            sendNow(PushWebSocket::frame(PushWebSocket::Opcode::Pong, event.payload));
+        return;
+    case Event::Pong:
+        return; // reading it was enough: m_lastSeenMs
+    case Event::Close:
+        if (m_closeSentMs) {
+            m_io->closeAfterWrites(); // the handshake is complete
+        } else if (event.closeCode == PushWebSocket::closeNoStatus) {
+            m_closeSentMs = nowMs();
+            sendNow(PushWebSocket::frame(PushWebSocket::Opcode::Close, {}));
+            m_io->closeAfterWrites();
+        } else {
+            sendClose(event.closeCode, {}); // echo the code (RFC 6455 §5.5.1)
+        }
+        return;
+    case Event::Error:
+        if (event.closeCode == PushWebSocket::closeTooBig) {
+            refuse(PushWire::Refusal::TooLarge,
+                   QStringLiteral("message exceeds %1 bytes").arg(m_server->maxMessageBytes));
+        } else {
+            refuse(PushWire::Refusal::BadRequest, QString::fromLatin1(event.payload),
+                   event.closeCode);
+        }
+        return;
+    }
+}
+
+void PushWebSocketTransport::onTextMessage(const QByteArray &utf8)
+{
+    if (m_closeSentMs || !attachment())
+        return;
     QJsonParseError parseError;
     const QJsonDocument document = QJsonDocument::fromJson(utf8, &parseError);
     const QJsonObject frame = document.object();
@@ -122,45 +186,55 @@ void PushWebSocketTransport::onTextMessage(const QString &text)
     }
 }
 
-void PushWebSocketTransport::refuse(PushWire::Refusal refusal, const QString &message)
+void PushWebSocketTransport::refuse(PushWire::Refusal refusal, const QString &message,
+                                    int closeCode)
 {
-    if (m_closing)
+    if (m_closeSentMs)
         return;
-    qCInfo(lcPushServer) << "closing WebSocket of" << m_socket->peerAddress() << ":" << message;
+    qCInfo(lcPushServer) << "closing WebSocket of" << m_io->peerName() << ":" << message;
     m_server->countRefusal(refusal);
-    m_socket->sendTextMessage(QString::fromUtf8(PushWire::errorBody(refusal, message)));
-    closeConnection(PushWire::closeCode(refusal), message.left(100));
+    m_pending.append(PushWebSocket::frame(PushWebSocket::Opcode::Text,
+                                          PushWire::errorBody(refusal, message)));
+    sendClose(closeCode ? closeCode : PushWire::closeCode(refusal), message.toUtf8());
 }
 
 void PushWebSocketTransport::closeConnection(int webSocketCode, const QString &reason)
 {
-    if (m_closing)
+    sendClose(webSocketCode, reason.toUtf8());
+}
+
+void PushWebSocketTransport::sendClose(int code, QByteArrayView reason)
+{
+    if (m_closeSentMs)
         return;
-    m_closing = true;
-    m_socket->close(QWebSocketProtocol::CloseCode(webSocketCode), reason.left(120));
+    m_closeSentMs = nowMs();
+    sendNow(PushWebSocket::closeFrame(code, reason));
+    // FIN after the close frame; reading goes on until the peer's close frame and FIN, so that
+    // a peer still sending sees our close frame, not a reset (RFC 6455 §7.1.1).
+    m_io->closeAfterWrites();
 }
 
 void PushWebSocketTransport::abort()
 {
-    m_socket->abort();
+    m_io->abort();
 }
 
 void PushWebSocketTransport::checkAlive(qint64 nowMs, int intervalMs)
 {
+    if (m_closeSentMs) {
+        if (nowMs - m_closeSentMs > closeTimeoutMs)
+            m_io->abort();
+        return;
+    }
     // A ping unanswered for an interval means the peer is gone (RFC 6455 §5.5.2-3).
     if (m_lastPingMs > m_lastSeenMs && nowMs - m_lastPingMs > intervalMs) {
-        qCInfo(lcPushServer) << "dropping WebSocket of" << m_socket->peerAddress()
+        qCInfo(lcPushServer) << "dropping WebSocket of" << m_io->peerName()
                              << ": no answer to a ping for" << (nowMs - m_lastPingMs) << "ms";
-        m_socket->abort();
+        m_io->abort();
         return;
     }
     if (nowMs - m_lastSeenMs > intervalMs && m_lastPingMs <= m_lastSeenMs) {
         m_lastPingMs = nowMs;
-        m_socket->ping();
+        sendNow(PushWebSocket::frame(PushWebSocket::Opcode::Ping, {}));
     }
-}
-
-void PushWebSocketTransport::onDisconnected()
-{
-    m_server->webSocketEnded(this);
 }

@@ -5,31 +5,41 @@
 
 #include "pushserver_p.h"
 #include "pushstreamtransport_p.h"
+#include "pushwebsocketframing_p.h"
 
-#include <QtCore/QPointer>
-#include <QtNetwork/QTcpSocket>
-#include <QtWebSockets/QWebSocket>
-
-#include <memory>
+class PushConnectionIo;
 
 /*!
-    One WebSocket connection of a client: streams its messages as text frames, takes
-    {"op":"push"} frames, pings when the connection is quiet and drops one that stays silent.
-    Ownership: the server owns it; it owns the QWebSocket.
+    One WebSocket connection of a client, after the handshake: streams its messages as text
+    frames, takes {"op":"push"} frames, answers pings, pings when the connection is quiet and
+    drops one that stays silent, and closes with the closing handshake of RFC 6455 §7.
+
+    Every message frame is encoded once per push for all receivers (PushFrame::webSocketFrame())
+    and the frames of one event-loop turn go out in one write. Nothing is buffered per
+    connection while it is idle: incoming bytes are read into a buffer on the stack and parsed
+    at once, and only a message still arriving, or a backlog the kernel did not take, is held.
+
+    Ownership: the server owns it; it owns its PushConnectionIo.
 */
 class PushWebSocketTransport : public PushStreamTransport
 {
     Q_OBJECT
 public:
-    PushWebSocketTransport(PushServerPrivate *server, PushAttachment *attachment,
-                           QWebSocket *socket, QTcpSocket *tcpSocket, const PushAccess &access);
+    //! How long a closing connection may take to answer our close frame.
+    static constexpr qint64 closeTimeoutMs = 5 * 1000;
+
+    PushWebSocketTransport(PushServerPrivate *server, PushConnectionIo *io,
+                           const PushAccess &access);
     ~PushWebSocketTransport() override;
 
-    QWebSocket *socket() const { return m_socket.get(); }
+    //! Parses \a early, bytes that came right behind the handshake, then reads as they arrive.
+    void begin(const QByteArray &early);
     void closeConnection(int webSocketCode, const QString &reason) override;
-    //! Sends protocol.md's error frame, then closes with the refusal's code.
-    void refuse(PushWire::Refusal refusal, const QString &message);
-    //! Pings a connection quiet for \a intervalMs; drops one that left a ping unanswered as long.
+    //! Sends protocol.md's error frame, then closes with \a closeCode, by default the
+    //! refusal's code.
+    void refuse(PushWire::Refusal refusal, const QString &message, int closeCode = 0);
+    //! Pings a connection quiet for \a intervalMs; drops one that left a ping unanswered as
+    //! long, or a close frame longer than closeTimeoutMs.
     void checkAlive(qint64 nowMs, int intervalMs);
     void abort();
 
@@ -41,16 +51,20 @@ protected:
     void flushSocket() override;
 
 private:
-    void onTextFrame(const QString &frame, bool isLastFrame);
-    void onTextMessage(const QString &text);
-    void onDisconnected();
+    void readFrames();
+    void parse(QByteArrayView bytes);
+    void handle(const PushWebSocket::Parser::Event &event);
+    void onTextMessage(const QByteArray &utf8);
+    //! Queues a control frame behind what is queued, and writes it all now.
+    void sendNow(const QByteArray &frame);
+    void sendClose(int code, QByteArrayView reason);
 
-    std::unique_ptr<QWebSocket> m_socket;
-    QPointer<QTcpSocket> m_tcpSocket; // under m_socket; QWebSocket does not delete it
+    PushConnectionIo *m_io; // a child
+    PushWebSocket::Parser m_parser;
     PushAccess m_access;
     PushRateLimiter m_limiter;
+    QByteArray m_pending; // frames of this turn of the event loop, written by flushSocket()
     qint64 m_lastSeenMs;
     qint64 m_lastPingMs = 0;
-    bool m_closing = false;
-    qint64 m_messageChars = 0; // of the text message arriving in fragments
+    qint64 m_closeSentMs = 0; // 0 until our close frame is sent
 };
