@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: MIT
+#include "pushqmllogging_p.h"
+
+Q_LOGGING_CATEGORY(lcPushQml, "qtpush.qml", QtWarningMsg)
