@@ -78,6 +78,11 @@ void PushQmlSession::bind()
     m_target = target;
     if (m_target) {
         connect(m_target, &PushSession::countChanged, this, &PushQmlSession::countChanged);
+        // Deleted by its registry (or over the network): count and maxBuffer fall back.
+        connect(m_target, &QObject::destroyed, this, [this] {
+            Q_EMIT countChanged();
+            Q_EMIT maxBufferChanged();
+        });
         connect(m_target, &PushSession::maxBufferChanged, this, &PushQmlSession::maxBufferChanged);
         if (m_maxBuffer > 0)
             m_target->setMaxBuffer(m_maxBuffer);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "pushwebsockettransport_p.h"
 
+#include "pushattachment_p.h"
 #include "pushconnectionio_p.h"
 #include "pushserverlogging_p.h"
 
@@ -92,7 +93,7 @@ void PushWebSocketTransport::readFrames()
     for (int reads = 0; reads < 4; ++reads) {
         const qint64 count = m_io->read(buffer, sizeof buffer);
         if (count <= 0)
-            return; // nothing now, or gone (closed() was emitted)
+            return; // nothing now, or gone (closed() follows)
         m_lastSeenMs = nowMs();
         parse(QByteArrayView(buffer, count));
     }
@@ -129,6 +130,7 @@ void PushWebSocketTransport::handle(const PushWebSocket::Parser::Event &event)
             m_io->closeAfterWrites(); // the handshake is complete
         } else if (event.closeCode == PushWebSocket::closeNoStatus) {
             m_closeSentMs = nowMs();
+            stopStreaming();
             sendNow(PushWebSocket::frame(PushWebSocket::Opcode::Close, {}));
             m_io->closeAfterWrites();
         } else {
@@ -208,10 +210,21 @@ void PushWebSocketTransport::sendClose(int code, QByteArrayView reason)
     if (m_closeSentMs)
         return;
     m_closeSentMs = nowMs();
+    stopStreaming();
     sendNow(PushWebSocket::closeFrame(code, reason));
     // FIN after the close frame; reading goes on until the peer's close frame and FIN, so that
     // a peer still sending sees our close frame, not a reset (RFC 6455 §7.1.1).
     m_io->closeAfterWrites();
+}
+
+void PushWebSocketTransport::stopStreaming()
+{
+    // Nothing goes out after a close frame: the client's grace period starts now, so that its
+    // messages wait in its buffer for the next connection instead of going nowhere.
+    if (PushAttachment *attachment = this->attachment()) {
+        m_server->detach(attachment, this);
+        release();
+    }
 }
 
 void PushWebSocketTransport::abort()

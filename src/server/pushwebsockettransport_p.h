@@ -58,6 +58,7 @@ private:
     //! Queues a control frame behind what is queued, and writes it all now.
     void sendNow(const QByteArray &frame);
     void sendClose(int code, QByteArrayView reason);
+    void stopStreaming();
 
     PushConnectionIo *m_io; // a child
     PushWebSocket::Parser m_parser;
