@@ -23,14 +23,13 @@ void PushQmlServer::setHost(const QString &host)
 
 void PushQmlServer::setPort(int port)
 {
-    if (m_requestedPort == port && m_port == port)
+    if (m_requestedPort == port && this->port() == port)
         return;
     if (port < 0 || port > 65535) {
         qCWarning(lcPushQml) << "PushServer.port: not a port:" << port;
         return;
     }
     m_requestedPort = port;
-    m_port = port;
     Q_EMIT portChanged();
     restart();
 }
@@ -77,6 +76,11 @@ QUrl PushQmlServer::url() const
     return url;
 }
 
+int PushQmlServer::port() const
+{
+    return isRunning() ? m_server->serverPort() : m_requestedPort;
+}
+
 int PushQmlServer::connectionCount() const
 {
     return m_server ? m_server->connectionCount() : 0;
@@ -92,12 +96,7 @@ void PushQmlServer::restart()
 {
     if (!m_complete)
         return;
-    const bool wasRunning = isRunning();
     m_server.reset();
-    if (m_port != m_requestedPort) {
-        m_port = m_requestedPort;
-        Q_EMIT portChanged();
-    }
     if (m_wantRunning && m_registry) {
         m_server = std::make_unique<PushServer>(m_registry);
         m_server->setSecret(m_secret.toUtf8());
@@ -113,14 +112,13 @@ void PushQmlServer::restart()
             m_server.reset();
         } else {
             setErrorString({});
-            m_port = m_server->serverPort();
-            Q_EMIT portChanged();
         }
     } else {
         setErrorString({});
     }
-    if (wasRunning != isRunning() || isRunning())
-        Q_EMIT runningChanged();
+    // A restart is rare: every figure that may have changed is announced.
+    Q_EMIT runningChanged();
+    Q_EMIT portChanged();
     Q_EMIT urlChanged();
     Q_EMIT connectionCountChanged();
 }

@@ -44,7 +44,8 @@ public:
 
     QString host() const { return m_host; }
     void setHost(const QString &host);
-    int port() const { return m_port; }
+    //! The port it listens on while running; otherwise the one set.
+    int port() const;
     void setPort(int port);
     //! True while the server listens. Set false to stop, true to start again.
     bool isRunning() const;
@@ -77,7 +78,6 @@ private:
     void setErrorString(const QString &errorString);
 
     QString m_host = QStringLiteral("127.0.0.1");
-    int m_port = 0; // as set, until the server reports the one it listens on
     int m_requestedPort = 0;
     QString m_secret;
     QPointer<PushRegistry> m_registry;

@@ -40,12 +40,11 @@ int PushQmlSession::maxBuffer() const
 
 void PushQmlSession::setMaxBuffer(int maxBuffer)
 {
-    if (m_maxBuffer == maxBuffer && (!m_target || m_target->maxBuffer() == maxBuffer))
-        return;
-    m_maxBuffer = maxBuffer;
+    const bool changed = maxBuffer != this->maxBuffer();
+    m_maxBuffer = maxBuffer; // applied again if the object moves to another session
     if (m_target)
-        m_target->setMaxBuffer(maxBuffer); // emits maxBufferChanged() through the connection
-    else
+        m_target->setMaxBuffer(maxBuffer); // the session announces a change itself
+    else if (changed)
         Q_EMIT maxBufferChanged();
 }
 

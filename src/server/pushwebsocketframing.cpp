@@ -53,6 +53,8 @@ QByteArray frame(Opcode opcode, QByteArrayView payload)
 
 QByteArray closeFrame(int code, QByteArrayView reason)
 {
+    if (code == closeNoStatus)
+        return frame(Opcode::Close, {}); // 1005 stands for "no code" and is never sent
     qsizetype cut = std::min<qsizetype>(reason.size(), maxControlPayload - 2);
     // Never split a UTF-8 sequence: a continuation byte is 10xxxxxx.
     while (cut > 0 && cut < reason.size() && (quint8(reason.at(cut)) & 0xC0) == 0x80)

@@ -33,7 +33,7 @@ QByteArray acceptKey(QByteArrayView key);
 //! One unmasked, final frame: what a server sends (RFC 6455 §5.2).
 QByteArray frame(Opcode opcode, QByteArrayView payload);
 //! A close frame with \a code and as much of \a reason as fits in a control frame, cut at a
-//! UTF-8 character boundary.
+//! UTF-8 character boundary; for closeNoStatus, a close frame without a code or reason.
 QByteArray closeFrame(int code, QByteArrayView reason);
 //! Whether a close frame may carry \a code (RFC 6455 §7.4).
 bool isValidCloseCode(int code);

@@ -126,16 +126,9 @@ void PushWebSocketTransport::handle(const PushWebSocket::Parser::Event &event)
     case Event::Pong:
         return; // reading it was enough: m_lastSeenMs
     case Event::Close:
-        if (m_closeSentMs) {
-            m_io->closeAfterWrites(); // the handshake is complete
-        } else if (event.closeCode == PushWebSocket::closeNoStatus) {
-            m_closeSentMs = nowMs();
-            stopStreaming();
-            sendNow(PushWebSocket::frame(PushWebSocket::Opcode::Close, {}));
-            m_io->closeAfterWrites();
-        } else {
-            sendClose(event.closeCode, {}); // echo the code (RFC 6455 §5.5.1)
-        }
+        // Our own close frame, if we sent it first, completed the handshake already; else echo
+        // the peer's code, or send none when it sent none (RFC 6455 §5.5.1).
+        sendClose(event.closeCode, {});
         return;
     case Event::Error:
         if (event.closeCode == PushWebSocket::closeTooBig) {

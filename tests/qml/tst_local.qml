@@ -18,7 +18,7 @@ TestCase {
         PushClient { }
     }
 
-    function test_registrySingletonIsTheProcesssRegistry() {
+    function test_registrySingletonIsTheProcessRegistry() {
         verify(PushRegistry.count >= 1, "the session made above is counted")
         compare(room.registry, PushRegistry)
     }

@@ -76,6 +76,7 @@ private Q_SLOTS:
     void serverFramesUseTheShortestLength_data();
     void serverFramesUseTheShortestLength();
     void closeReasonIsCutAtACharacterBoundary();
+    void closeWithoutAStatusHasNoPayload();
     void streamParsesAlikeHoweverItIsSplit();
     void longMessagesUseExtendedLengths_data();
     void longMessagesUseExtendedLengths();
@@ -127,6 +128,11 @@ void tst_PushWebSocketFraming::closeReasonIsCutAtACharacterBoundary()
     QCOMPARE(sentReason.size(), 122); // 123 would split the 62nd "é"
     QVERIFY(sentReason.isValidUtf8());
     QCOMPARE(closeFrame(1000, "bye").toHex(), QByteArray("880503e8627965"));
+}
+
+void tst_PushWebSocketFraming::closeWithoutAStatusHasNoPayload()
+{
+    QCOMPARE(closeFrame(closeNoStatus, "ignored").toHex(), QByteArray("8800"));
 }
 
 void tst_PushWebSocketFraming::streamParsesAlikeHoweverItIsSplit()
