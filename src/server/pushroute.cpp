@@ -26,6 +26,16 @@ bool decodeId(const QByteArray &segment, QString *id, QString *problem)
 
 } // namespace
 
+bool PushRoute::isValidId(const QString &id, QString *problem)
+{
+    const qsizetype bytes = id.toUtf8().size(); // a QString from JSON is valid Unicode already
+    if (bytes == 0 || bytes > maxIdBytes) {
+        *problem = QStringLiteral("an id must be 1 to %1 bytes").arg(maxIdBytes);
+        return false;
+    }
+    return true;
+}
+
 PushRoute PushRoute::parse(const QByteArray &path)
 {
     PushRoute route;
@@ -39,6 +49,10 @@ PushRoute PushRoute::parse(const QByteArray &path)
     }
     if (path == "/metrics") {
         route.kind = Metrics;
+        return route;
+    }
+    if (path == "/v1/admin/events") {
+        route.kind = AdminEvents;
         return route;
     }
     const QList<QByteArray> parts = path.split('/');
@@ -90,6 +104,7 @@ bool PushRoute::allows(const QByteArray &method) const
     case WebSocket:
     case Events:
     case Pull:
+    case AdminEvents:
         return method == "GET";
     case NotFound:
     case BadId:

@@ -21,6 +21,7 @@ struct PushRoute
         WebSocket, //!< .../clients/{client}/ws
         Events, //!< .../clients/{client}/events
         Pull, //!< .../clients/{client}/pull
+        AdminEvents, //!< /v1/admin/events: the admin event stream
     };
     Kind kind = NotFound;
     QString session;
@@ -28,6 +29,9 @@ struct PushRoute
     QString problem; // why an id was refused
 
     static PushRoute parse(const QByteArray &path);
+    //! Whether \a id, from a JSON frame rather than a path, is a valid id (protocol.md: Names);
+    //! \a problem says why not.
+    static bool isValidId(const QString &id, QString *problem);
     //! Whether \a method is allowed on this kind of path.
     bool allows(const QByteArray &method) const;
     //! The Allow header's value (RFC 9110 §10.2.1).

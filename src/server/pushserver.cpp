@@ -4,6 +4,7 @@
 #include <QtPush/pushserver.h>
 #include <QtPush/pushsession.h>
 
+#include "pushadminstream_p.h"
 #include "pushconnectionio_p.h"
 #include "pushhttpconnection_p.h"
 #include "pushlongpoll_p.h"
@@ -21,6 +22,8 @@
 #include <QtCore/QStringDecoder>
 #include <QtCore/QUrlQuery>
 #include <QtNetwork/QTcpSocket>
+
+#include <cmath>
 #if QT_CONFIG(ssl)
 #include <QtNetwork/QSslServer>
 #endif
@@ -63,6 +66,16 @@ bool isLoopbackOrigin(const QByteArray &origin)
 qint64 nowMs()
 {
     return QDateTime::currentMSecsSinceEpoch();
+}
+
+//! The process's resident memory (Linux /proc/self/statm); 0 where that cannot be read.
+qint64 residentBytes()
+{
+    QFile status(QStringLiteral("/proc/self/statm"));
+    if (!status.open(QIODevice::ReadOnly))
+        return 0;
+    const QList<QByteArray> fields = status.readAll().split(' ');
+    return fields.size() > 1 ? fields.at(1).toLongLong() * 4096 : 0;
 }
 
 QString attachmentKey(const QString &session, const QString &client)
@@ -122,6 +135,16 @@ PushServerPrivate::PushServerPrivate(PushServer *q, PushRegistry *registry)
         Q_EMIT this->q->shutdownFinished();
     });
     startedAtMs = nowMs();
+    // Queued: a session the server makes for a connecting client is announced with that
+    // client in it.
+    QObject::connect(
+            registry, &PushRegistry::sessionAdded, q,
+            [this](const QString &sessionKey) { announceSessionAdded(sessionKey); },
+            Qt::QueuedConnection);
+    QObject::connect(
+            registry, &PushRegistry::sessionRemoved, q,
+            [this](const QString &sessionKey) { announceSessionRemoved(sessionKey); },
+            Qt::QueuedConnection);
 }
 
 PushServerPrivate::~PushServerPrivate() = default;
@@ -416,32 +439,21 @@ void PushServerPrivate::handleRequest(PushHttpConnection *connection,
             handlePush(connection, request, route.session);
         return;
     case PushRoute::WebSocket:
-        if (!request.upgrade || !request.http11
-            || request.header(QByteArrayLiteral("upgrade")).toLower() != "websocket"
-            || request.header(QByteArrayLiteral("sec-websocket-key")).isEmpty()) {
-            refuse(connection, PushWire::Refusal::BadRequest,
-                   QStringLiteral("this path takes an HTTP/1.1 WebSocket upgrade (RFC 6455)"),
-                   true);
+        if (!checkUpgrade(connection, request))
             return;
-        }
-        if (QByteArray::fromBase64(request.header(QByteArrayLiteral("sec-websocket-key")).trimmed())
-                    .size()
-            != 16) {
-            refuse(connection, PushWire::Refusal::BadRequest,
-                   QStringLiteral("Sec-WebSocket-Key must be 16 bytes in base64 (RFC 6455 §4.1)"),
-                   true);
-            return;
-        }
-        if (request.header(QByteArrayLiteral("sec-websocket-version")).trimmed() != "13") {
-            // RFC 6455 §4.4: name the version this server speaks.
-            refuse(connection, PushWire::Refusal::BadRequest,
-                   QStringLiteral("only WebSocket version 13 is supported"), true,
-                   QByteArrayLiteral("Sec-WebSocket-Version: 13\r\n"));
-            return;
-        }
         if (const auto access = authorize(connection, request, queryToken, PushToken::Subscribe,
                                           route.session, route.client)) {
             handleUpgrade(connection, request, route.session, route.client, resume, *access);
+        }
+        return;
+    case PushRoute::AdminEvents:
+        if (!checkUpgrade(connection, request))
+            return;
+        if (const auto access = authorize(connection, request, queryToken, PushToken::Admin, {}, {})) {
+            upgradeLater(connection, request, *access,
+                         [this](PushWebSocketTransport *transport, const QByteArray &early) {
+                             startAdminStream(transport, early);
+                         });
         }
         return;
     case PushRoute::Events:
@@ -687,6 +699,46 @@ void PushServerPrivate::handleUpgrade(PushHttpConnection *connection,
                true);
         return;
     }
+    upgradeLater(connection, request, access,
+                 [this, sessionKey, clientKey, resume](PushWebSocketTransport *transport,
+                                                       const QByteArray &early) {
+                     startWebSocket(transport, early, sessionKey, clientKey, resume);
+                 });
+}
+
+bool PushServerPrivate::checkUpgrade(PushHttpConnection *connection,
+                                     const PushHttpRequest &request)
+{
+    if (!request.upgrade || !request.http11
+        || request.header(QByteArrayLiteral("upgrade")).toLower() != "websocket"
+        || request.header(QByteArrayLiteral("sec-websocket-key")).isEmpty()) {
+        refuse(connection, PushWire::Refusal::BadRequest,
+               QStringLiteral("this path takes an HTTP/1.1 WebSocket upgrade (RFC 6455)"),
+               true);
+        return false;
+    }
+    if (QByteArray::fromBase64(request.header(QByteArrayLiteral("sec-websocket-key")).trimmed())
+                .size()
+        != 16) {
+        refuse(connection, PushWire::Refusal::BadRequest,
+               QStringLiteral("Sec-WebSocket-Key must be 16 bytes in base64 (RFC 6455 §4.1)"),
+               true);
+        return false;
+    }
+    if (request.header(QByteArrayLiteral("sec-websocket-version")).trimmed() != "13") {
+        // RFC 6455 §4.4: name the version this server speaks.
+        refuse(connection, PushWire::Refusal::BadRequest,
+               QStringLiteral("only WebSocket version 13 is supported"), true,
+               QByteArrayLiteral("Sec-WebSocket-Version: 13\r\n"));
+        return false;
+    }
+    return true;
+}
+
+void PushServerPrivate::upgradeLater(
+        PushHttpConnection *connection, const PushHttpRequest &request, const PushAccess &access,
+        std::function<void(PushWebSocketTransport *, const QByteArray &)> begin)
+{
     const QByteArray acceptKey = PushWebSocket::acceptKey(
             request.header(QByteArrayLiteral("sec-websocket-key")).trimmed());
     QTcpSocket *socket = connection->takeSocket();
@@ -695,39 +747,40 @@ void PushServerPrivate::handleUpgrade(PushHttpConnection *connection,
     // request: the socket is deleted there once its descriptor is taken.
     QMetaObject::invokeMethod(
             q,
-            [this, socket = QPointer<QTcpSocket>(socket), acceptKey, sessionKey, clientKey, resume,
-             access] {
-                if (socket)
-                    startWebSocket(socket, acceptKey, sessionKey, clientKey, resume, access);
+            [this, socket = QPointer<QTcpSocket>(socket), acceptKey, access,
+             begin = std::move(begin)] {
+                if (!socket)
+                    return;
+                // From here the transport counts the connection, until it is destroyed.
+                QObject::disconnect(socket, &QObject::destroyed, q, nullptr);
+                if (socket->state() != QAbstractSocket::ConnectedState) { // reset meanwhile
+                    delete socket;
+                    connectionGone();
+                    return;
+                }
+                const QByteArray early = socket->readAll(); // frames sent behind the request
+                PushConnectionIo *io = PushConnectionIo::adopt(socket, nullptr);
+                // RFC 6455 §4.2.2. No subprotocol and no extension is offered (protocol.md:
+                // WebSocket details).
+                io->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                          "Connection: Upgrade\r\nSec-WebSocket-Accept: "
+                          + acceptKey + "\r\n\r\n");
+                auto *transport = new PushWebSocketTransport(this, io, access);
+                webSockets.insert(transport);
+                if (shuttingDown) { // shutdown() began while the upgrade waited for this turn
+                    transport->closeConnection(PushWebSocket::closeGoingAway,
+                                               QStringLiteral("the server is shutting down"));
+                    return;
+                }
+                begin(transport, early);
             },
             Qt::QueuedConnection);
 }
 
-void PushServerPrivate::startWebSocket(QTcpSocket *socket, const QByteArray &acceptKey,
+void PushServerPrivate::startWebSocket(PushWebSocketTransport *transport, const QByteArray &early,
                                        const QString &sessionKey, const QString &clientKey,
-                                       const PushResume &resume, const PushAccess &access)
+                                       const PushResume &resume)
 {
-    // From here the transport counts the connection, until it is destroyed.
-    QObject::disconnect(socket, &QObject::destroyed, q, nullptr);
-    if (socket->state() != QAbstractSocket::ConnectedState) { // reset by the peer meanwhile
-        delete socket;
-        connectionGone();
-        return;
-    }
-    const QByteArray early = socket->readAll(); // frames the client sent behind its request
-    PushConnectionIo *io = PushConnectionIo::adopt(socket, nullptr);
-    // RFC 6455 §4.2.2. No subprotocol and no extension is offered (protocol.md: WebSocket
-    // details).
-    io->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-              "Sec-WebSocket-Accept: "
-              + acceptKey + "\r\n\r\n");
-    auto *transport = new PushWebSocketTransport(this, io, access);
-    webSockets.insert(transport);
-    if (shuttingDown) { // shutdown() began while the upgrade waited for this turn
-        transport->closeConnection(PushWebSocket::closeGoingAway,
-                                   QStringLiteral("the server is shutting down"));
-        return;
-    }
     QList<PushSession::Message> catchUp;
     QString why;
     PushAttachment *attachment = attach(sessionKey, clientKey, PushTransport::WebSocket, transport,
@@ -738,6 +791,14 @@ void PushServerPrivate::startWebSocket(QTcpSocket *socket, const QByteArray &acc
     }
     transport->setAttachment(attachment);
     transport->start(catchUp);
+    transport->begin(early);
+}
+
+void PushServerPrivate::startAdminStream(PushWebSocketTransport *transport,
+                                         const QByteArray &early)
+{
+    auto *stream = new PushAdminStream(this, transport);
+    stream->start(adminState());
     transport->begin(early);
 }
 
@@ -853,6 +914,136 @@ void PushServerPrivate::housekeeping()
             session->deleteClient(clientKey); // closed() removes the attachment
         attachments.remove(attachmentKey(sessionKey, clientKey));
     }
+    adminTick();
+}
+
+PushAdminState PushServerPrivate::adminState() const
+{
+    PushAdminState state;
+    state.timeMs = nowMs();
+    int clients = 0;
+    const QVariantList ids = registry->sessions();
+    state.sessions.reserve(ids.size());
+    for (const QVariant &id : ids) {
+        PushSession *session = registry->findSession(id);
+        if (!session)
+            continue;
+        const QString key = session->keyString();
+        const PushAdminSession figures{session->count(), session->lastMessageId(),
+                                       sessionRates.value(key)};
+        clients += figures.clients;
+        state.sessions.insert(key, figures);
+    }
+    quint64 deliveries = 0;
+    for (quint64 count : deliveriesTotal)
+        deliveries += count;
+    state.server = QJsonObject{
+            {QStringLiteral("connections"), tcpConnections},
+            {QStringLiteral("webSockets"), int(webSockets.size())},
+            {QStringLiteral("eventStreams"), int(eventStreams.size())},
+            {QStringLiteral("longPolls"), int(longPolls.size())},
+            {QStringLiteral("sessions"), int(state.sessions.size())},
+            {QStringLiteral("clients"), clients},
+            {QStringLiteral("pushes"), qint64(pushesTotal)},
+            {QStringLiteral("deliveries"), qint64(deliveries)},
+            {QStringLiteral("pushRate"), pushRate},
+            {QStringLiteral("deliveryRate"), deliveryRate},
+            {QStringLiteral("residentBytes"), residentBytes()},
+            {QStringLiteral("uptime"), (state.timeMs - startedAtMs) / 1000},
+    };
+    return state;
+}
+
+PushAdminClient PushServerPrivate::adminClient(const QString &sessionKey, PushClient *client) const
+{
+    PushAdminClient figures;
+    figures.pending = client->pending();
+    const auto attachment = attachments.value(attachmentKey(sessionKey, client->keyString()));
+    if (!attachment) {
+        figures.transport = QByteArrayLiteral("local");
+        return figures;
+    }
+    figures.transport = transportName(attachment->transport);
+    figures.delivered = qint64(attachment->delivered);
+    if (attachment->transport == PushTransport::None)
+        figures.disconnectedSinceMs = attachment->detachedAtMs;
+    else
+        figures.connectedSinceMs = attachment->connectedSinceMs;
+    return figures;
+}
+
+void PushServerPrivate::adminTick()
+{
+    if (adminStreams.isEmpty()) {
+        // Nobody watches: no rates to keep. The next stream's first tick starts them afresh.
+        lastAdminTickMs = 0;
+        pushedAtLastTick.clear();
+        sessionRates.clear();
+        pushRate = deliveryRate = 0;
+        return;
+    }
+    const qint64 now = nowMs();
+    const double seconds = lastAdminTickMs ? double(now - lastAdminTickMs) / 1000.0 : 0;
+    auto perSecond = [seconds](quint64 count) {
+        return seconds > 0 ? std::round(double(count) / seconds * 10) / 10 : 0.0;
+    };
+    QHash<QString, quint64> pushedNow;
+    QHash<QString, double> rates;
+    quint64 pushedThisTick = 0;
+    const QVariantList ids = registry->sessions();
+    pushedNow.reserve(ids.size());
+    for (const QVariant &id : ids) {
+        PushSession *session = registry->findSession(id);
+        if (!session)
+            continue;
+        const QString key = session->keyString();
+        const quint64 pushed = session->lastMessageId();
+        // A session made again since the last tick counts from 0.
+        const quint64 before = std::min(pushedAtLastTick.value(key), pushed);
+        pushedNow.insert(key, pushed);
+        if (pushed > before)
+            rates.insert(key, perSecond(pushed - before));
+        pushedThisTick += pushed - before;
+    }
+    quint64 deliveries = 0;
+    for (quint64 count : deliveriesTotal)
+        deliveries += count;
+    pushRate = perSecond(pushedThisTick);
+    deliveryRate = lastAdminTickMs ? perSecond(deliveries - deliveriesAtLastTick) : 0;
+    deliveriesAtLastTick = deliveries;
+    pushedAtLastTick = std::move(pushedNow);
+    sessionRates = std::move(rates);
+    lastAdminTickMs = now;
+
+    const PushAdminState state = adminState();
+    const QList<PushAdminStream *> streams = adminStreams.values();
+    for (PushAdminStream *stream : streams)
+        stream->tick(state);
+}
+
+void PushServerPrivate::announceSessionAdded(const QString &sessionKey)
+{
+    PushSession *session = adminStreams.isEmpty() ? nullptr : registry->findSession(sessionKey);
+    if (!session)
+        return; // deleted again meanwhile: its removal follows
+    const PushAdminSession figures{session->count(), session->lastMessageId(), 0};
+    const QList<PushAdminStream *> streams = adminStreams.values();
+    for (PushAdminStream *stream : streams)
+        stream->sessionAdded(sessionKey, figures);
+}
+
+void PushServerPrivate::announceSessionRemoved(const QString &sessionKey)
+{
+    if (registry->findSession(sessionKey))
+        return; // made again meanwhile: the streams already know it, or learn it by tick
+    const QList<PushAdminStream *> streams = adminStreams.values();
+    for (PushAdminStream *stream : streams)
+        stream->sessionRemoved(sessionKey);
+}
+
+bool PushServerPrivate::fitsMessageLimit(qsizetype frameBytes, const QVariant &data) const
+{
+    return frameBytes <= maxMessageBytes || PushWire::encodeJson(data).size() <= maxMessageBytes;
 }
 
 QByteArray PushServerPrivate::metricsText() const
@@ -864,13 +1055,7 @@ QByteArray PushServerPrivate::metricsText() const
         if (PushSession *session = registry->findSession(id))
             clients += session->count();
     }
-    qint64 rssBytes = 0;
-    QFile status(QStringLiteral("/proc/self/statm"));
-    if (status.open(QIODevice::ReadOnly)) {
-        const QList<QByteArray> fields = status.readAll().split(' ');
-        if (fields.size() > 1)
-            rssBytes = fields.at(1).toLongLong() * 4096;
-    }
+    const qint64 rssBytes = residentBytes();
     QByteArray text;
     auto metric = [&text](const char *name, const char *type, const char *help) {
         text.append("# HELP ").append(name).append(' ').append(help).append('\n');

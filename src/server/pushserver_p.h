@@ -6,6 +6,7 @@
 #include <QtPush/pushserver.h>
 #include <QtPush/pushtoken.h>
 
+#include "pushadminfigures_p.h"
 #include "pushattachment_p.h"
 #include "pushwire_p.h"
 
@@ -16,9 +17,11 @@
 #include <QtNetwork/QSslConfiguration>
 #include <QtNetwork/QTcpServer>
 
+#include <functional>
 #include <memory>
 #include <optional>
 
+class PushAdminStream;
 class PushHttpConnection;
 class PushLongPoll;
 class PushSseTransport;
@@ -77,6 +80,14 @@ public:
     std::optional<PushWire::Refusal> push(const QString &sessionKey, const QVariant &data,
                                           PushRateLimiter *limiter, quint64 *id, int *clients,
                                           QString *why);
+    //! Whether \a data, which came in a frame of \a frameBytes, is within maxMessageBytes: the
+    //! limit is on the data, as for an HTTP body, and only a frame near it is measured exactly.
+    bool fitsMessageLimit(qsizetype frameBytes, const QVariant &data) const;
+
+    // Used by admin streams (protocol.md: The admin event stream).
+    //! The session objects and server figures now; rates are those of the last tick.
+    PushAdminState adminState() const;
+    PushAdminClient adminClient(const QString &sessionKey, PushClient *client) const;
 
     void onNewConnection();
     void handleRequest(PushHttpConnection *connection, const PushHttpRequest &request);
@@ -84,6 +95,10 @@ public:
     void countUntilDestroyed(QTcpSocket *socket);
     void connectionGone();
     void housekeeping();
+    //! Measures the rates of this second and sends every admin stream what changed.
+    void adminTick();
+    void announceSessionAdded(const QString &sessionKey);
+    void announceSessionRemoved(const QString &sessionKey);
     void checkShutdownFinished();
     //! Deletes every connection and transport now, without signals back into this object.
     void dropAll();
@@ -119,6 +134,15 @@ public:
     QSet<PushWebSocketTransport *> webSockets;
     QHash<PushHttpConnection *, PushSseTransport *> eventStreams;
     QHash<PushHttpConnection *, PushLongPoll *> longPolls;
+
+    // Admin event streams, and what their rates are measured against.
+    QSet<PushAdminStream *> adminStreams;
+    qint64 lastAdminTickMs = 0; // 0: no tick since the first stream came
+    QHash<QString, quint64> pushedAtLastTick;
+    QHash<QString, double> sessionRates;
+    quint64 deliveriesAtLastTick = 0;
+    double pushRate = 0;
+    double deliveryRate = 0;
 
     // Network clients, by sessionKey + '\0' + clientKey.
     QHash<QString, std::shared_ptr<PushAttachment>> attachments;
@@ -160,12 +184,20 @@ private:
                     const QString &sessionKey);
     void handleList(PushHttpConnection *connection);
     void handleSession(PushHttpConnection *connection, const QString &sessionKey);
+    //! Refuses an upgrade request that breaks RFC 6455 §4.1-4.2; true when it is one to take.
+    bool checkUpgrade(PushHttpConnection *connection, const PushHttpRequest &request);
     void handleUpgrade(PushHttpConnection *connection, const PushHttpRequest &request,
                        const QString &sessionKey, const QString &clientKey,
                        const PushResume &resume, const PushAccess &access);
-    void startWebSocket(QTcpSocket *socket, const QByteArray &acceptKey, const QString &sessionKey,
-                        const QString &clientKey, const PushResume &resume,
-                        const PushAccess &access);
+    //! Takes the connection's socket and, on the next turn of the event loop, answers 101 and
+    //! hands \a begin the transport and the bytes that came behind the request.
+    void upgradeLater(PushHttpConnection *connection, const PushHttpRequest &request,
+                      const PushAccess &access,
+                      std::function<void(PushWebSocketTransport *, const QByteArray &)> begin);
+    void startWebSocket(PushWebSocketTransport *transport, const QByteArray &early,
+                        const QString &sessionKey, const QString &clientKey,
+                        const PushResume &resume);
+    void startAdminStream(PushWebSocketTransport *transport, const QByteArray &early);
     void handleEvents(PushHttpConnection *connection, const QString &sessionKey,
                       const QString &clientKey, const PushResume &resume);
     void handlePull(PushHttpConnection *connection, const QString &sessionKey,

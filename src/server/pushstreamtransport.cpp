@@ -57,15 +57,20 @@ void PushStreamTransport::deliver(quint64 id, const QVariant &data)
         Q_FALLTHROUGH();
     case PushAttachment::Admit::Deliver:
         writeMessage(m_server->frame(*m_attachment, id, data));
-        // Written at the end of this turn of the event loop, not when Qt's write notifier fires
-        // a turn later: one system call per connection for all the messages of the turn.
-        if (!m_flushPending) {
-            m_flushPending = true;
-            m_server->flushLater(this);
-        }
+        flushAtEndOfTurn();
         ++m_attachment->delivered;
         m_server->countDelivery(m_attachment->transport);
         break;
+    }
+}
+
+void PushStreamTransport::flushAtEndOfTurn()
+{
+    // Not when Qt's write notifier fires a turn later: one system call per connection for all
+    // the frames of the turn.
+    if (!m_flushPending) {
+        m_flushPending = true;
+        m_server->flushLater(this);
     }
 }
 

@@ -48,6 +48,8 @@ protected:
     //! Bytes written to the connection and not yet sent.
     virtual qint64 backlog() const = 0;
     virtual void flushSocket() = 0;
+    //! Has what was written go out at the end of this turn of the event loop.
+    void flushAtEndOfTurn();
     //! Subclasses call this when the connection sent some of its backlog.
     void onBytesSent();
 

@@ -142,9 +142,28 @@ void PushWebSocketTransport::handle(const PushWebSocket::Parser::Event &event)
     }
 }
 
+void PushWebSocketTransport::setTextHandler(std::function<void(const QByteArray &)> handler)
+{
+    m_textHandler = std::move(handler);
+}
+
+void PushWebSocketTransport::sendText(const QByteArrayView json)
+{
+    if (m_closeSentMs)
+        return;
+    m_pending.append(PushWebSocket::frame(PushWebSocket::Opcode::Text, json));
+    flushAtEndOfTurn();
+}
+
 void PushWebSocketTransport::onTextMessage(const QByteArray &utf8)
 {
-    if (m_closeSentMs || !attachment())
+    if (m_closeSentMs)
+        return;
+    if (m_textHandler) {
+        m_textHandler(utf8);
+        return;
+    }
+    if (!attachment())
         return;
     QJsonParseError parseError;
     const QJsonDocument document = QJsonDocument::fromJson(utf8, &parseError);
@@ -165,9 +184,7 @@ void PushWebSocketTransport::onTextMessage(const QByteArray &utf8)
         return;
     }
     const QVariant data = frame.value(QStringLiteral("data")).toVariant();
-    // The limit is on the data, as for an HTTP body; only a frame near it is measured exactly.
-    if (utf8.size() > m_server->maxMessageBytes
-        && PushWire::encodeJson(data).size() > m_server->maxMessageBytes) {
+    if (!m_server->fitsMessageLimit(utf8.size(), data)) {
         refuse(PushWire::Refusal::TooLarge,
                QStringLiteral("message exceeds %1 bytes").arg(m_server->maxMessageBytes));
         return;

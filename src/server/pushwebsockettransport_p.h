@@ -7,11 +7,13 @@
 #include "pushstreamtransport_p.h"
 #include "pushwebsocketframing_p.h"
 
+#include <functional>
+
 class PushConnectionIo;
 
 /*!
     One WebSocket connection of a client, after the handshake: streams its messages as text
-    frames, takes {"op":"push"} frames, answers pings, pings when the connection is quiet and
+    frames, takes {"op":"push"} frames (or hands text to another handler: the admin stream), answers pings, pings when the connection is quiet and
     drops one that stays silent, and closes with the closing handshake of RFC 6455 §7.
 
     Every message frame is encoded once per push for all receivers (PushFrame::webSocketFrame())
@@ -43,6 +45,15 @@ public:
     void checkAlive(qint64 nowMs, int intervalMs);
     void abort();
 
+    //! Hands every text message to \a handler instead of taking it as a push: the admin event
+    //! stream speaks its own ops over the same framing and closing handshake.
+    void setTextHandler(std::function<void(const QByteArray &)> handler);
+    //! Queues a text frame of \a json, written at the end of this turn of the event loop;
+    //! nothing is sent once the close frame is.
+    void sendText(const QByteArrayView json);
+    //! Bytes queued or written and not yet taken by the kernel.
+    qint64 queuedBytes() const { return backlog(); }
+
 protected:
     void writeMessage(PushFrame &frame) override;
     void writeGap(quint64 from, quint64 to) override;
@@ -63,6 +74,7 @@ private:
     PushConnectionIo *m_io; // a child
     PushWebSocket::Parser m_parser;
     PushAccess m_access;
+    std::function<void(const QByteArray &)> m_textHandler;
     PushRateLimiter m_limiter;
     QByteArray m_pending; // frames of this turn of the event loop, written by flushSocket()
     qint64 m_lastSeenMs;

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: MIT
+#include "pushadminstream_p.h"
+
+#include "pushroute_p.h"
+#include "pushserverlogging_p.h"
+#include "pushwebsockettransport_p.h"
+
+#include <QtPush/pushclient.h>
+#include <QtPush/pushregistry.h>
+#include <QtPush/pushsession.h>
+
+#include <QtCore/QDateTime>
+#include <QtCore/QJsonArray>
+#include <QtCore/QJsonDocument>
+
+#include <algorithm>
+
+namespace {
+
+QJsonObject sessionObject(const QString &sessionKey, const PushAdminSession &figures)
+{
+    return QJsonObject{{QStringLiteral("session"), sessionKey},
+                       {QStringLiteral("clients"), figures.clients},
+                       {QStringLiteral("pushed"), qint64(figures.pushed)},
+                       {QStringLiteral("rate"), figures.rate}};
+}
+
+QJsonObject clientObject(const QString &clientKey, const PushAdminClient &figures)
+{
+    QJsonObject object{{QStringLiteral("client"), clientKey},
+                       {QStringLiteral("transport"), QString::fromLatin1(figures.transport)},
+                       {QStringLiteral("pending"), figures.pending}};
+    if (figures.delivered >= 0)
+        object.insert(QStringLiteral("delivered"), figures.delivered);
+    if (figures.connectedSinceMs)
+        object.insert(QStringLiteral("connectedSince"), figures.connectedSinceMs);
+    if (figures.disconnectedSinceMs)
+        object.insert(QStringLiteral("disconnectedSince"), figures.disconnectedSinceMs);
+    return object;
+}
+
+//! \a object's fields, with \a type in front: an event is its object plus a type.
+QJsonObject typed(const char *type, QJsonObject object)
+{
+    object.insert(QStringLiteral("type"), QLatin1String(type));
+    return object;
+}
+
+} // namespace
+
+PushAdminStream::PushAdminStream(PushServerPrivate *server, PushWebSocketTransport *transport)
+    : QObject(transport), m_server(server), m_transport(transport)
+{
+    m_server->adminStreams.insert(this);
+    m_transport->setTextHandler([this](const QByteArray &utf8) { onText(utf8); });
+}
+
+PushAdminStream::~PushAdminStream()
+{
+    m_server->adminStreams.remove(this);
+}
+
+void PushAdminStream::start(const PushAdminState &state)
+{
+    sendSnapshot(state);
+}
+
+bool PushAdminStream::send(const QJsonObject &frame)
+{
+    if (m_congested)
+        return false;
+    if (m_transport->queuedBytes() > highWaterBytes) {
+        // What is dropped now is replaced by a snapshot once the tool has caught up (tick()).
+        qCInfo(lcPushServer) << "admin stream congested: dropping events until it drains";
+        m_congested = true;
+        return false;
+    }
+    m_transport->sendText(QJsonDocument(frame).toJson(QJsonDocument::Compact));
+    return true;
+}
+
+void PushAdminStream::sendSnapshot(const PushAdminState &state)
+{
+    QStringList keys = state.sessions.keys();
+    std::sort(keys.begin(), keys.end());
+    QJsonArray sessions;
+    for (const QString &key : std::as_const(keys))
+        sessions.append(sessionObject(key, state.sessions.value(key)));
+    m_sessions = state.sessions;
+    send(QJsonObject{{QStringLiteral("type"), QStringLiteral("snapshot")},
+                     {QStringLiteral("time"), state.timeMs},
+                     {QStringLiteral("interval"), m_server->housekeepingTimer.interval()},
+                     {QStringLiteral("server"), state.server},
+                     {QStringLiteral("sessions"), sessions}});
+}
+
+void PushAdminStream::tick(const PushAdminState &state)
+{
+    if (m_congested) {
+        if (m_transport->queuedBytes() > lowWaterBytes)
+            return;
+        m_congested = false;
+        sendSnapshot(state);
+        if (m_watching) {
+            followWatchedSession();
+            sendClients();
+        }
+        return;
+    }
+    QJsonObject frame{{QStringLiteral("type"), QStringLiteral("tick")},
+                      {QStringLiteral("time"), state.timeMs},
+                      {QStringLiteral("server"), state.server}};
+    QJsonArray changed;
+    for (auto it = state.sessions.cbegin(); it != state.sessions.cend(); ++it) {
+        auto known = m_sessions.find(it.key());
+        if (known != m_sessions.end() && *known == it.value())
+            continue;
+        changed.append(sessionObject(it.key(), it.value()));
+        m_sessions.insert(it.key(), it.value());
+    }
+    QJsonArray removed;
+    for (auto it = m_sessions.begin(); it != m_sessions.end();) {
+        if (state.sessions.contains(it.key())) {
+            ++it;
+            continue;
+        }
+        removed.append(it.key());
+        it = m_sessions.erase(it);
+    }
+    if (!changed.isEmpty())
+        frame.insert(QStringLiteral("sessions"), changed);
+    if (!removed.isEmpty())
+        frame.insert(QStringLiteral("removed"), removed);
+
+    if (m_watching) {
+        followWatchedSession();
+        const QHash<QString, PushAdminClient> now = measureClients();
+        QJsonArray changedClients;
+        for (auto it = now.cbegin(); it != now.cend(); ++it) {
+            auto known = m_clients.find(it.key());
+            if (known != m_clients.end() && *known == it.value())
+                continue;
+            changedClients.append(clientObject(it.key(), it.value()));
+        }
+        QJsonArray removedClients;
+        for (auto it = m_clients.cbegin(); it != m_clients.cend(); ++it) {
+            if (!now.contains(it.key()))
+                removedClients.append(it.key());
+        }
+        m_clients = now;
+        if (!changedClients.isEmpty() || !removedClients.isEmpty()) {
+            QJsonObject watch{{QStringLiteral("session"), m_watchedKey}};
+            if (!changedClients.isEmpty())
+                watch.insert(QStringLiteral("clients"), changedClients);
+            if (!removedClients.isEmpty())
+                watch.insert(QStringLiteral("removed"), removedClients);
+            frame.insert(QStringLiteral("watch"), watch);
+        }
+    }
+    send(frame);
+}
+
+void PushAdminStream::sessionAdded(const QString &sessionKey, const PushAdminSession &figures)
+{
+    if (m_congested || m_sessions.contains(sessionKey))
+        return; // a snapshot or a tick told it already
+    m_sessions.insert(sessionKey, figures);
+    send(typed("sessionAdded", sessionObject(sessionKey, figures)));
+    if (m_watching && sessionKey == m_watchedKey) {
+        // The watched session exists at last: its clients are announced from now on.
+        followWatchedSession();
+        sendClients();
+    }
+}
+
+void PushAdminStream::sessionRemoved(const QString &sessionKey)
+{
+    if (m_congested || !m_sessions.remove(sessionKey))
+        return;
+    send(QJsonObject{{QStringLiteral("type"), QStringLiteral("sessionRemoved")},
+                     {QStringLiteral("session"), sessionKey}});
+}
+
+void PushAdminStream::onText(const QByteArray &utf8)
+{
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(utf8, &parseError);
+    if (parseError.error != QJsonParseError::NoError || !document.isObject()) {
+        m_transport->refuse(PushWire::Refusal::BadRequest,
+                            QStringLiteral("a frame must be a JSON object: %1")
+                                    .arg(parseError.errorString()));
+        return;
+    }
+    const QJsonObject op = document.object();
+    const QString name = op.value(QStringLiteral("op")).toString();
+    if (name == QStringLiteral("push")) {
+        push(op, utf8.size());
+        return;
+    }
+    if (name != QStringLiteral("watch") || !op.contains(QStringLiteral("session"))) {
+        m_transport->refuse(PushWire::Refusal::BadRequest,
+                            QStringLiteral("expected {\"op\":\"watch\",\"session\":...} or "
+                                           "{\"op\":\"push\",\"session\":...,\"data\":...}"));
+        return;
+    }
+    if (!m_watchLimiter.take(watchRate, QDateTime::currentMSecsSinceEpoch())) {
+        m_transport->refuse(PushWire::Refusal::TooManyRequests,
+                            QStringLiteral("more than %1 watch ops per second").arg(watchRate));
+        return;
+    }
+    const QJsonValue session = op.value(QStringLiteral("session"));
+    if (session.isNull()) {
+        watch({});
+        return;
+    }
+    QString problem;
+    if (!session.isString() || !PushRoute::isValidId(session.toString(), &problem)) {
+        m_transport->refuse(PushWire::Refusal::BadRequest,
+                            session.isString() ? problem
+                                               : QStringLiteral("session must be a string or null"));
+        return;
+    }
+    watch(session.toString());
+}
+
+void PushAdminStream::watch(const QString &sessionKey)
+{
+    if (m_watchedSession)
+        m_watchedSession->disconnect(this);
+    m_watchedSession = nullptr;
+    m_clients.clear();
+    m_watching = !sessionKey.isNull();
+    m_watchedKey = sessionKey;
+    if (!m_watching)
+        return;
+    followWatchedSession();
+    sendClients();
+}
+
+void PushAdminStream::followWatchedSession()
+{
+    PushSession *session = m_server->registry->findSession(m_watchedKey);
+    if (session == m_watchedSession)
+        return;
+    if (m_watchedSession)
+        m_watchedSession->disconnect(this);
+    m_watchedSession = session;
+    if (!session)
+        return;
+    // Queued: the server attaches a network client right after the core makes it, and the
+    // announcement should name its transport.
+    connect(session, &PushSession::clientAdded, this, &PushAdminStream::onClientAdded,
+            Qt::QueuedConnection);
+    connect(session, &PushSession::clientRemoved, this, &PushAdminStream::onClientRemoved,
+            Qt::QueuedConnection);
+}
+
+void PushAdminStream::onClientAdded(const QString &clientKey)
+{
+    if (m_congested || !m_watchedSession || m_clients.contains(clientKey))
+        return;
+    PushClient *client = m_watchedSession->findClient(clientKey);
+    if (!client)
+        return; // gone again: its removal is on the way
+    const PushAdminClient figures = m_server->adminClient(m_watchedKey, client);
+    m_clients.insert(clientKey, figures);
+    QJsonObject event = typed("clientAdded", clientObject(clientKey, figures));
+    event.insert(QStringLiteral("session"), m_watchedKey);
+    send(event);
+}
+
+void PushAdminStream::onClientRemoved(const QString &clientKey)
+{
+    if (m_congested || !m_clients.remove(clientKey))
+        return;
+    send(QJsonObject{{QStringLiteral("type"), QStringLiteral("clientRemoved")},
+                     {QStringLiteral("session"), m_watchedKey},
+                     {QStringLiteral("client"), clientKey}});
+}
+
+QHash<QString, PushAdminClient> PushAdminStream::measureClients() const
+{
+    QHash<QString, PushAdminClient> clients;
+    if (!m_watchedSession)
+        return clients;
+    const QVariantList ids = m_watchedSession->clients();
+    clients.reserve(ids.size());
+    for (const QVariant &id : ids) {
+        if (PushClient *client = m_watchedSession->findClient(id))
+            clients.insert(client->keyString(), m_server->adminClient(m_watchedKey, client));
+    }
+    return clients;
+}
+
+void PushAdminStream::sendClients()
+{
+    m_clients = measureClients();
+    QStringList keys = m_clients.keys();
+    std::sort(keys.begin(), keys.end());
+    QJsonArray clients;
+    for (const QString &key : std::as_const(keys))
+        clients.append(clientObject(key, m_clients.value(key)));
+    send(QJsonObject{{QStringLiteral("type"), QStringLiteral("clients")},
+                     {QStringLiteral("session"), m_watchedKey},
+                     {QStringLiteral("clients"), clients}});
+}
+
+void PushAdminStream::push(const QJsonObject &op, qsizetype frameBytes)
+{
+    const QJsonValue session = op.value(QStringLiteral("session"));
+    QString problem;
+    if (!session.isString() || !op.contains(QStringLiteral("data"))) {
+        m_transport->refuse(PushWire::Refusal::BadRequest,
+                            QStringLiteral("expected {\"op\":\"push\",\"session\":...,\"data\":...}"));
+        return;
+    }
+    if (!PushRoute::isValidId(session.toString(), &problem)) {
+        m_transport->refuse(PushWire::Refusal::BadRequest, problem);
+        return;
+    }
+    const QVariant data = op.value(QStringLiteral("data")).toVariant();
+    if (!m_server->fitsMessageLimit(frameBytes, data)) {
+        m_transport->refuse(PushWire::Refusal::TooLarge,
+                            QStringLiteral("message exceeds %1 bytes").arg(m_server->maxMessageBytes));
+        return;
+    }
+    quint64 id = 0;
+    int clients = 0;
+    QString why;
+    if (const auto refusal
+        = m_server->push(session.toString(), data, &m_pushLimiter, &id, &clients, &why)) {
+        m_transport->refuse(*refusal, why);
+        return;
+    }
+    // The answer is owed even when events are being dropped: the tool waits for it.
+    m_transport->sendText(QJsonDocument(QJsonObject{{QStringLiteral("type"), QStringLiteral("pushed")},
+                                                    {QStringLiteral("session"), session.toString()},
+                                                    {QStringLiteral("id"), qint64(id)},
+                                                    {QStringLiteral("clients"), clients}})
+                                  .toJson(QJsonDocument::Compact));
+}
