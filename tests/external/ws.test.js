@@ -1109,6 +1109,78 @@ test('access over WebSocket: tokens in ?token= and Authorization', { timeout: 20
     }
 });
 
+test('the admin event stream: snapshot, events, watch, push and ticks, with an admin token',
+     { timeout: 30000 }, async () => {
+    const secret = 'admin-stream-test-secret';
+    const server = await startServer(['--secret', secret]);
+    const issue = (...args) => new Promise((resolve, reject) => {
+        const p = spawn(SERVER, ['--secret', secret, '--issue-token', ...args]);
+        let out = '';
+        p.stdout.on('data', (d) => (out += d));
+        p.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`issue ${code}`))));
+    });
+    const events = `${server.ws}/v1/admin/events`;
+    try {
+        await assert.rejects(WsClient.open(events), (e) => e.status === 401, 'no token: 401');
+        const user = await issue('alice', '--scope', 'subscribe push');
+        await assert.rejects(WsClient.open(`${events}?token=${user}`), (e) => e.status === 403,
+                             'a user token: 403');
+        const admin = await issue('ops', '--scope', 'admin');
+        const tool = await WsClient.open(events, { headers: { Authorization: `Bearer ${admin}` } });
+        const byType = (type) => (f) => f && f.type === type;
+        const snapshot = await tool.inbox.waitFor(byType('snapshot'), 10000, 'the snapshot');
+        assert.deepEqual(snapshot.sessions, []);
+        assert.equal(snapshot.interval, 1000);
+        assert.equal(snapshot.server.webSockets, 1);
+
+        tool.ws.send(JSON.stringify({ op: 'watch', session: 'alice' }));
+        await tool.inbox.waitFor(byType('clients'), 10000, 'the answer to watch');
+        const phoneToken = await issue('alice', '--scope', 'subscribe');
+        const phone = await WsClient.open(`${wsUrl(server, 'alice', 'phone')}?token=${phoneToken}`);
+        const added = await tool.inbox.waitFor(byType('sessionAdded'), 10000, 'sessionAdded');
+        assert.equal(added.session, 'alice');
+        assert.equal(added.clients, 1);
+        const listed = await tool.inbox.waitFor(
+            (f) => f.type === 'clients' && f.clients.length === 1, 10000, 'phone in clients');
+        assert.equal(listed.clients[0].client, 'phone');
+        assert.equal(listed.clients[0].transport, 'ws');
+        assert.ok(Number.isInteger(listed.clients[0].connectedSince), JSON.stringify(listed));
+
+        tool.ws.send(JSON.stringify({ op: 'push', session: 'alice', data: { title: 'from ops' } }));
+        const pushed = await tool.inbox.waitFor(byType('pushed'), 10000, 'the answer to push');
+        assert.equal(pushed.clients, 1);
+        const message = await phone.waitMessage((f) => f.data.title === 'from ops', 'the push');
+        assert.equal(message.id, pushed.id);
+        const tick = await tool.inbox.waitFor(
+            (f) => f.type === 'tick' && f.watch
+                && f.watch.clients.some((c) => c.client === 'phone' && c.delivered === 1),
+            10000, 'a tick with the delivery');
+        assert.ok(tick.server.deliveries >= 1, JSON.stringify(tick.server));
+
+        phone.close();
+        const away = await tool.inbox.waitFor(
+            (f) => f.type === 'tick' && f.watch
+                && f.watch.clients.some((c) => c.client === 'phone' && c.transport === 'none'),
+            10000, 'a tick with the phone gone');
+        const gone = away.watch.clients.find((c) => c.client === 'phone');
+        assert.ok(Number.isInteger(gone.disconnectedSince) && !('connectedSince' in gone),
+                  JSON.stringify(gone));
+
+        const res = await request('DELETE', `${server.http}/v1/sessions/alice`,
+                                  { headers: { Authorization: `Bearer ${admin}` } });
+        assert.equal(res.status, 204);
+        const removed = await tool.inbox.waitFor(byType('sessionRemoved'), 10000, 'sessionRemoved');
+        assert.equal(removed.session, 'alice');
+
+        tool.ws.send(JSON.stringify({ op: 'subscribe' }));
+        const err = await tool.inbox.waitFor(isError, 10000, 'an error frame for an unknown op');
+        assert.equal(err.error.code, 'bad_request');
+        assert.equal((await tool.waitClose('the close after an unknown op')).code, 1008);
+    } finally {
+        await server.stop();
+    }
+});
+
 test('SIGTERM closes WebSockets with 1001 and the server exits 0', { timeout: 20000 },
      async () => {
     const server = await startServer();
