@@ -982,40 +982,35 @@ void PushServerPrivate::adminTick()
         pushRate = deliveryRate = 0;
         return;
     }
-    const qint64 now = nowMs();
-    const double seconds = lastAdminTickMs ? double(now - lastAdminTickMs) / 1000.0 : 0;
+    PushAdminState state = adminState(); // with last tick's rates, made good below
+    const double seconds = lastAdminTickMs ? double(state.timeMs - lastAdminTickMs) / 1000.0 : 0;
     auto perSecond = [seconds](quint64 count) {
         return seconds > 0 ? std::round(double(count) / seconds * 10) / 10 : 0.0;
     };
     QHash<QString, quint64> pushedNow;
     QHash<QString, double> rates;
+    pushedNow.reserve(state.sessions.size());
     quint64 pushedThisTick = 0;
-    const QVariantList ids = registry->sessions();
-    pushedNow.reserve(ids.size());
-    for (const QVariant &id : ids) {
-        PushSession *session = registry->findSession(id);
-        if (!session)
-            continue;
-        const QString key = session->keyString();
-        const quint64 pushed = session->lastMessageId();
+    for (auto it = state.sessions.begin(); it != state.sessions.end(); ++it) {
+        const quint64 pushed = it->pushed;
         // A session made again since the last tick counts from 0.
-        const quint64 before = std::min(pushedAtLastTick.value(key), pushed);
-        pushedNow.insert(key, pushed);
-        if (pushed > before)
-            rates.insert(key, perSecond(pushed - before));
+        const quint64 before = std::min(pushedAtLastTick.value(it.key()), pushed);
+        pushedNow.insert(it.key(), pushed);
+        it->rate = perSecond(pushed - before);
+        if (it->rate > 0)
+            rates.insert(it.key(), it->rate);
         pushedThisTick += pushed - before;
     }
-    quint64 deliveries = 0;
-    for (quint64 count : deliveriesTotal)
-        deliveries += count;
+    const quint64 deliveries = quint64(state.server.value(QLatin1String("deliveries")).toInteger());
     pushRate = perSecond(pushedThisTick);
-    deliveryRate = lastAdminTickMs ? perSecond(deliveries - deliveriesAtLastTick) : 0;
+    deliveryRate = perSecond(deliveries - deliveriesAtLastTick);
+    state.server.insert(QStringLiteral("pushRate"), pushRate);
+    state.server.insert(QStringLiteral("deliveryRate"), deliveryRate);
     deliveriesAtLastTick = deliveries;
     pushedAtLastTick = std::move(pushedNow);
     sessionRates = std::move(rates);
-    lastAdminTickMs = now;
+    lastAdminTickMs = state.timeMs;
 
-    const PushAdminState state = adminState();
     const QList<PushAdminStream *> streams = adminStreams.values();
     for (PushAdminStream *stream : streams)
         stream->tick(state);
