@@ -2,6 +2,7 @@
 #include <QtPush/pushremoteclient.h>
 
 #include "pushclientlogging_p.h"
+#include "pushhandshake_p.h"
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QJsonDocument>
@@ -9,7 +10,6 @@
 #include <QtCore/QJsonValue>
 #include <QtCore/QPointer>
 #include <QtCore/QRandomGenerator>
-#include <QtCore/QRegularExpression>
 #include <QtCore/QTimer>
 #include <QtCore/QUrlQuery>
 #include <QtWebSockets/QWebSocket>
@@ -54,19 +54,6 @@ PushRemoteClient::Error errorForRefusal(const QString &code)
     return code == QLatin1String("unauthorized") || code == QLatin1String("forbidden")
             ? PushRemoteClient::AccessError
             : PushRemoteClient::ConnectionError;
-}
-
-// The HTTP status of a refused WebSocket upgrade, or 0. QWebSocket 6.4 reports a refusal only
-// as ConnectionRefusedError with the text "QWebSocketPrivate::processHandshake: Unhandled http
-// status code: %1 (%2)." (status, reason phrase); the body is dropped. The pattern takes the
-// "%1 (" part alone, so that it also matches a translated text, which keeps the arguments.
-int refusedHandshakeStatus(QAbstractSocket::SocketError error, const QString &errorString)
-{
-    if (error != QAbstractSocket::ConnectionRefusedError)
-        return 0;
-    static const QRegularExpression pattern(QStringLiteral("\\b([1-5]\\d\\d) \\("));
-    const QRegularExpressionMatch match = pattern.match(errorString);
-    return match.hasMatch() ? match.captured(1).toInt() : 0;
 }
 
 // A message id or gap bound: a positive integer (protocol.md: Names), or 0 when it is not one.
