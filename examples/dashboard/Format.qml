@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: MIT
-// Numbers, sizes and durations as an operator reads them at a glance.
+// Numbers, sizes and durations as an operator reads them at a glance; a figure the server has
+// not sent yet (undefined) reads as a dash, not as a zero it never said.
 pragma Singleton
 import QtQuick
 
 QtObject {
     function count(value) {
+        if (value === undefined)
+            return "\u2013"
         return Number(value || 0).toLocaleString(Qt.locale("en_US"), "f", 0)
     }
 
     //! A rate: one decimal below 10, whole numbers above, "k" and "M" past a thousand.
     function rate(value) {
+        if (value === undefined)
+            return "\u2013"
         const v = Number(value || 0)
         if (v >= 1e6)
             return (v / 1e6).toFixed(1) + " M"
@@ -21,6 +26,8 @@ QtObject {
     }
 
     function bytes(value) {
+        if (value === undefined)
+            return "\u2013"
         const v = Number(value || 0)
         if (v >= 1 << 30)
             return (v / (1 << 30)).toFixed(1) + " GiB"
@@ -31,6 +38,8 @@ QtObject {
 
     //! Whole seconds as "45 s", "12 min 5 s", "3 h 4 min" or "2 d 5 h".
     function duration(seconds) {
+        if (seconds === undefined)
+            return "\u2013"
         const s = Math.max(0, Math.floor(Number(seconds || 0)))
         if (s < 60)
             return s + " s"

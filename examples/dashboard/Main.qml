@@ -80,8 +80,8 @@ ApplicationWindow {
                     if (embeddedServer.errorString)
                         return "The embedded server could not start: " + embeddedServer.errorString
                     if (monitor.error === PushMonitor.AccessError)
-                        return "The server refused the dashboard: " + monitor.errorString
-                               + ". Start it with an admin token (--token)."
+                        return "Access refused (" + monitor.errorString + "). The dashboard needs "
+                               + "a token with admin scope: set QTPUSH_TOKEN or pass --token."
                     if (monitor.sessions.count > 0)
                         return "Lost the server; reconnecting. The figures below are the last ones seen."
                     return "Connecting to " + monitor.url + " ..."

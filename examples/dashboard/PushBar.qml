@@ -58,8 +58,12 @@ Rectangle {
             objectName: "pushField"
             Layout.fillWidth: true
             selectByMouse: true
-            placeholderText: bar.enabled ? "{\"title\": \"Deploy done\"} or plain text"
-                                         : "Select a session first"
+            placeholderText: {
+                if (bar.monitor.status !== PushMonitor.Connected)
+                    return "Waiting for the server"
+                return bar.monitor.watchedSession ? "{\"title\": \"Deploy done\"} or plain text"
+                                                  : "Select a session first"
+            }
             onAccepted: bar.send()
         }
         Button {

@@ -26,17 +26,19 @@ Card {
         }
     }
 
-    // The top of the scale: 1, 2 or 5 times a power of ten, above the largest sample.
+    // The top of the scale: the first of 4, 8, 20, 40, 80, 200, ... above the largest sample,
+    // so that the four grid lines fall on round numbers (1, 2, 5, 10, 20, 50, ... apart).
     readonly property real scaleTop: {
-        let top = 1
+        let top = 0
         for (const s of samples)
             top = Math.max(top, s.pushed, s.delivered)
-        const power = Math.pow(10, Math.floor(Math.log10(top)))
-        for (const step of [1, 2, 5, 10]) {
-            if (step * power >= top)
-                return step * power
+        for (let power = 1; power < 1e12; power *= 10) {
+            for (const step of [4, 8, 20]) {
+                if (step * power >= top)
+                    return step * power
+            }
         }
-        return 10 * power
+        return 4 // not a finite number: nothing sensible to scale to
     }
 
     actions: [
