@@ -174,9 +174,9 @@ void tst_Dashboard::showsEverySessionOfTheServer()
 {
     QTRY_COMPARE(sessionCount(), fillerSessions + 3);
     // Sorted by id: alice comes first, with its four clients on three transports and in-process.
-    QQuickItem *alice = item(QStringLiteral("session:alice"));
-    QVERIFY(alice);
-    QTRY_COMPARE(textOf(findItem(alice, QStringLiteral("clientsText"))), QStringLiteral("4"));
+    QTRY_VERIFY(item(QStringLiteral("session:alice"))); // the view makes its rows when it polishes
+    QTRY_COMPARE(textOf(findItem(item(QStringLiteral("session:alice")), QStringLiteral("clientsText"))),
+                 QStringLiteral("4"));
     QVERIFY(!item(QStringLiteral("offlineBanner"))->isVisible());
 }
 
