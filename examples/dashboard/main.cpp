@@ -31,14 +31,29 @@ void addQtPushImportPaths(QQmlEngine &engine)
             engine.addImportPath(bin.filePath(relative));
     }
 }
-} // namespace
 
-int main(int argc, char *argv[])
+struct Settings
 {
-    QGuiApplication app(argc, argv);
-    QGuiApplication::setApplicationName(QStringLiteral("qtpush-dashboard"));
-    QGuiApplication::setApplicationVersion(QStringLiteral(QTPUSH_VERSION));
+    QString serverUrl; // empty: the embedded server
+    QString token;
+    int embeddedPort = 8080;
+};
 
+//! Only --help or --version: answered without a window system, so that a machine without a
+//! display can ask too.
+bool asksOnlyForText(int argc, char *argv[])
+{
+    for (int i = 1; i < argc; ++i) {
+        const QByteArray argument(argv[i]);
+        if (argument == "-h" || argument == "--help" || argument == "--help-all"
+            || argument == "-v" || argument == "--version")
+            return true;
+    }
+    return false;
+}
+
+Settings parseArguments(const QCoreApplication &app)
+{
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
             "A live view of a qtpush-server's sessions and clients. Without --url it serves "
@@ -60,8 +75,10 @@ int main(int argc, char *argv[])
             QStringLiteral("n"), QStringLiteral("8080"));
     parser.addOptions({url, token, port});
     parser.process(app);
+    if (!parser.positionalArguments().isEmpty())
+        fail(QStringLiteral("unexpected argument \"%1\"").arg(parser.positionalArguments().first()));
 
-    QString serverUrl;
+    Settings settings;
     if (parser.isSet(url)) {
         const QUrl parsed = QUrl::fromUserInput(parser.value(url));
         if (!parsed.isValid()
@@ -70,21 +87,37 @@ int main(int argc, char *argv[])
                         .contains(parsed.scheme()))
             fail(QStringLiteral("--url needs an http, https, ws or wss address, not \"%1\"")
                          .arg(parser.value(url)));
-        serverUrl = parsed.toString();
+        settings.serverUrl = parsed.toString();
     }
+    settings.token = parser.value(token);
     bool portOk = false;
-    const int embeddedPort = parser.value(port).toInt(&portOk);
-    if (!portOk || embeddedPort < 0 || embeddedPort > 65535)
+    settings.embeddedPort = parser.value(port).toInt(&portOk);
+    if (!portOk || settings.embeddedPort < 0 || settings.embeddedPort > 65535)
         fail(QStringLiteral("--port needs a number from 0 to 65535, not \"%1\"")
                      .arg(parser.value(port)));
+    return settings;
+}
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    if (asksOnlyForText(argc, argv)) {
+        QCoreApplication app(argc, argv);
+        QCoreApplication::setApplicationVersion(QStringLiteral(QTPUSH_VERSION));
+        parseArguments(app); // prints, and exits
+    }
+    QGuiApplication app(argc, argv);
+    QGuiApplication::setApplicationName(QStringLiteral("qtpush-dashboard"));
+    QGuiApplication::setApplicationVersion(QStringLiteral(QTPUSH_VERSION));
+    const Settings settings = parseArguments(app);
 
     QQmlApplicationEngine engine;
     // Qt 6.4 does not yet search the resource prefix that qt_add_qml_module uses (6.5 does).
     engine.addImportPath(QStringLiteral(":/qt/qml"));
     addQtPushImportPaths(engine);
-    engine.setInitialProperties({{QStringLiteral("serverUrl"), serverUrl},
-                                 {QStringLiteral("token"), parser.value(token)},
-                                 {QStringLiteral("embeddedPort"), embeddedPort}});
+    engine.setInitialProperties({{QStringLiteral("serverUrl"), settings.serverUrl},
+                                 {QStringLiteral("token"), settings.token},
+                                 {QStringLiteral("embeddedPort"), settings.embeddedPort}});
     QObject::connect(
             &engine, &QQmlApplicationEngine::objectCreationFailed, &app,
             [] { QCoreApplication::exit(1); }, Qt::QueuedConnection);

@@ -26,11 +26,18 @@ SessionFilterModel::SessionFilterModel(QObject *parent) : QSortFilterProxyModel(
         resolveRoles();
         sort(0);
     });
-    // The count is a property views bind to; every way the row count can change ends here.
+    // The count is a property views bind to: every way the row count can change ends here, and
+    // it is announced only when it did change (a re-sort is a layout change of the same rows).
+    const auto updateCount = [this] {
+        if (rowCount() == m_count)
+            return;
+        m_count = rowCount();
+        Q_EMIT countChanged();
+    };
     for (auto signal : {&QAbstractItemModel::rowsInserted, &QAbstractItemModel::rowsRemoved})
-        connect(this, signal, this, &SessionFilterModel::countChanged);
-    connect(this, &QAbstractItemModel::modelReset, this, &SessionFilterModel::countChanged);
-    connect(this, &QAbstractItemModel::layoutChanged, this, &SessionFilterModel::countChanged);
+        connect(this, signal, this, updateCount);
+    connect(this, &QAbstractItemModel::modelReset, this, updateCount);
+    connect(this, &QAbstractItemModel::layoutChanged, this, updateCount);
 }
 
 void SessionFilterModel::setFilterText(const QString &text)

@@ -35,7 +35,7 @@ public:
     void setFilterText(const QString &text);
     SortKey sortKey() const { return m_sortKey; }
     void setSortKey(SortKey key);
-    int count() const { return rowCount(); }
+    int count() const { return m_count; }
 
     //! The row of \a session, or -1 when it is filtered out or unknown.
     Q_INVOKABLE int indexOf(const QString &session) const;
@@ -57,4 +57,5 @@ private:
     SortKey m_sortKey = ById;
     int m_sessionRole = -1;
     int m_keyRole = -1;
+    int m_count = 0;
 };
