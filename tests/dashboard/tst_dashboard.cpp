@@ -67,6 +67,7 @@ private Q_SLOTS:
     void chartsMessagesPerSecond();
     void savesAScreenshot();
     void showsTheServerGoingAwayAndComingBack();
+    void withoutAUrlServesThisProcess();
 
 private:
     QQuickItem *item(const QString &objectName) const
@@ -323,6 +324,28 @@ void tst_Dashboard::showsTheServerGoingAwayAndComingBack()
     QTRY_VERIFY(!banner->isVisible());
     QTRY_COMPARE(sessionCount(), fillerSessions + 2);
     QTRY_COMPARE_WITH_TIMEOUT(item(QStringLiteral("clientList"))->property("count").toInt(), 4, 20000);
+}
+
+void tst_Dashboard::withoutAUrlServesThisProcess()
+{
+    // As `qtpush-dashboard --port 0`: an embedded server of PushRegistry::global(), watched.
+    QQmlApplicationEngine engine;
+    engine.addImportPath(QStringLiteral(":/qt/qml"));
+    engine.addImportPath(QStringLiteral(QTPUSH_QML_IMPORT_DIR));
+    engine.setInitialProperties({{QStringLiteral("embeddedPort"), 0}});
+    engine.load(QUrl(QStringLiteral("qrc:/qt/qml/QtPushDashboard/Main.qml")));
+    QCOMPARE(engine.rootObjects().size(), 1);
+    auto *window = qobject_cast<QQuickWindow *>(engine.rootObjects().first());
+    QVERIFY(window);
+    const auto find = [window](const QString &name) { return findItem(window->contentItem(), name); };
+    QTRY_COMPARE_WITH_TIMEOUT(textOf(find(QStringLiteral("statusText"))), QStringLiteral("Live"), 10000);
+
+    PushRegistry::global()->session(QStringLiteral("in-this-process"))->newClient(QStringLiteral("panel"));
+    QTRY_VERIFY(find(QStringLiteral("session:in-this-process")));
+    QTRY_COMPARE(textOf(findItem(find(QStringLiteral("session:in-this-process")), QStringLiteral("clientsText"))),
+                 QStringLiteral("1"));
+    PushRegistry::global()->deleteSession(QStringLiteral("in-this-process"));
+    QTRY_VERIFY(!find(QStringLiteral("session:in-this-process")));
 }
 
 int main(int argc, char *argv[])
