@@ -80,7 +80,7 @@ struct Run
 class AdminTool : public QObject
 {
 public:
-    explicit AdminTool(int expectedSessions) : m_expectedSessions(expectedSessions)
+    AdminTool()
     {
         connect(&m_socket, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
             const QJsonObject frame = QJsonDocument::fromJson(text.toUtf8()).object();
@@ -104,7 +104,6 @@ public:
     void close() { m_socket.abort(); }
     bool hasSnapshot() const { return m_snapshotSessions >= 0; }
 
-    int m_expectedSessions;
     QWebSocket m_socket;
     QElapsedTimer m_clock;
     double m_snapshotMs = 0;
@@ -123,7 +122,7 @@ Run measure(PushServer &server, int sessions, int seconds)
     runEventLoopFor(phaseMs);
     run.idleCpu = (cpuSeconds() - start) / seconds;
 
-    AdminTool tool(sessions);
+    AdminTool tool;
     tool.open(server.serverPort());
     QElapsedTimer waited;
     waited.start();

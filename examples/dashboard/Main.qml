@@ -32,14 +32,12 @@ ApplicationWindow {
 
     PushServer {
         id: embeddedServer
-        objectName: "embeddedServer"
         running: window.embedded
         port: window.embeddedPort
     }
 
     PushMonitor {
         id: monitor
-        objectName: "monitor"
         url: window.embedded ? embeddedServer.url : window.serverUrl
         token: window.token
         watchedSession: window.selectedSession

@@ -92,7 +92,6 @@ Card {
             renderStrategy: Canvas.Cooperative
 
             readonly property int sampleCount: chart.samples.length
-            onSampleCountChanged: requestPaint()
             onWidthChanged: requestPaint()
             onHeightChanged: requestPaint()
             Connections {

@@ -56,7 +56,6 @@ void SessionFilterModel::setSortKey(SortKey key)
     m_sortKey = key;
     resolveRoles();
     invalidate();
-    sort(0);
     Q_EMIT sortKeyChanged();
 }
 
