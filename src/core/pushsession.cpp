@@ -72,8 +72,10 @@ qint64 steadyMilliseconds()
 
 // ---- the engine ---------------------------------------------------------------------------
 
-quint64 PushSessionState::push(const QVariant &data)
+quint64 PushSessionState::push(const QVariant &data, qint64 bytes)
 {
+    if (bytes < 0) // not counted by the caller: estimated only where a byte bound needs it
+        bytes = countsBytes.load(std::memory_order_relaxed) ? PushSession::estimateBytes(data) : 0;
     QThread *const self = QThread::currentThread();
     PushThreadGroupPtr direct;
     PushMessage message;
@@ -82,11 +84,12 @@ quint64 PushSessionState::push(const QVariant &data)
         QMutexLocker locker(&mutex);
         if (shutDown)
             return 0;
-        message = {++lastId, data};
+        message = {++lastId, data, bytes};
         limits = limitsLocked();
         if (retainLimit > 0) {
             const qint64 now = retentionPeriodMs > 0 ? steadyMilliseconds() : 0;
             retained.append({message, now});
+            retainedBytes += bytes;
             pruneRetainedLocked(now);
         }
         for (const PushThreadGroupPtr &group : std::as_const(groups)) {
@@ -123,29 +126,54 @@ void PushSessionState::pruneRetainedLocked(qint64 nowMs)
         while (drop < retained.size() && nowMs - retained.at(drop).pushedAtMs > retentionPeriodMs)
             ++drop;
     }
-    if (drop > 0)
-        retained.remove(0, drop);
+    dropRetainedLocked(drop);
+    // The newest message stays, however large (invariants: one message alone is kept).
+    drop = 0;
+    for (qint64 bytes = retainedBytes;
+         retainLimitBytes > 0 && bytes > retainLimitBytes && drop < retained.size() - 1;)
+        bytes -= retained.at(drop++).message.bytes;
+    dropRetainedLocked(drop);
+}
+
+void PushSessionState::dropRetainedLocked(qsizetype count)
+{
+    for (qsizetype i = 0; i < count; ++i)
+        retainedBytes -= retained.at(i).message.bytes;
+    if (count > 0)
+        retained.remove(0, count);
 }
 
 void PushSessionState::appendToInboxLocked(PushThreadGroup *group, const PushMessage &message,
                                            Limits limits)
 {
-    // No client can hold more than maxBuffer messages, so neither does the inbox that feeds them.
-    quint64 droppedId = 0;
-    if (group->inbox.size() >= limits.maxBuffer) {
-        if (limits.policy == PushSession::DropOldest) {
-            droppedId = group->inbox.takeFirst().id;
-            group->inbox.append(message);
+    // No client can hold more than maxBuffer messages or maxBufferBytes, so neither does the
+    // inbox that feeds them.
+    auto fits = [group, &message, limits] {
+        return group->inbox.size() < limits.maxBuffer
+                && (limits.maxBufferBytes <= 0 || group->inbox.isEmpty()
+                    || group->inboxBytes + message.bytes <= limits.maxBufferBytes);
+    };
+    auto dropped = [group](quint64 id) {
+        if (group->droppedLast == 0)
+            group->droppedFirst = id;
+        group->droppedLast = id;
+    };
+    if (limits.policy == PushSession::DropNewest) {
+        // Once one is dropped, so is every later one until the drain: the run stays contiguous.
+        if (group->droppedLast != 0 || !fits()) {
+            dropped(message.id);
         } else {
-            droppedId = message.id;
+            group->inbox.append(message);
+            group->inboxBytes += message.bytes;
         }
     } else {
+        while (!group->inbox.isEmpty() && !fits()) {
+            const PushMessage first = group->inbox.takeFirst();
+            group->inboxBytes -= first.bytes;
+            dropped(first.id);
+        }
         group->inbox.append(message);
-    }
-    if (droppedId != 0) {
-        if (group->droppedLast == 0)
-            group->droppedFirst = droppedId;
-        group->droppedLast = droppedId;
+        group->inboxBytes += message.bytes;
     }
     group->hasInbox.store(true, std::memory_order_relaxed);
     if (group->waiters > 0)
@@ -158,18 +186,30 @@ void PushSessionState::appendToInboxLocked(PushThreadGroup *group, const PushMes
 
 void PushSessionState::enqueue(PushClientState *client, const PushMessage &message, Limits limits)
 {
-    if (client->queue.size() >= limits.maxBuffer) {
+    const bool full = client->queue.size() >= limits.maxBuffer
+            || (limits.maxBufferBytes > 0 && !client->queue.isEmpty()
+                && client->queuedBytes + message.bytes > limits.maxBufferBytes);
+    if (full && limits.policy == PushSession::DropNewest) {
         ++client->droppedUnreported;
-        if (limits.policy == PushSession::DropNewest)
-            return;
-        client->queue.removeFirst();
+        return;
     }
     client->queue.append(message);
-    while (client->queue.size() > limits.maxBuffer) { // maxBuffer was lowered
-        client->queue.removeFirst();
+    client->queuedBytes += message.bytes;
+    // The oldest make room (also when the bounds were lowered); the new message alone stays.
+    while (client->queue.size() > limits.maxBuffer
+           || (limits.maxBufferBytes > 0 && client->queue.size() > 1
+               && client->queuedBytes > limits.maxBufferBytes)) {
+        takeFirstQueued(client);
         ++client->droppedUnreported;
     }
     client->queued.store(int(client->queue.size()), std::memory_order_relaxed);
+}
+
+PushMessage PushSessionState::takeFirstQueued(PushClientState *client)
+{
+    PushMessage message = client->queue.takeFirst();
+    client->queuedBytes -= message.bytes;
+    return message;
 }
 
 void PushSessionState::deliver(PushThreadGroup *group, const PushMessage &message, Limits limits)
@@ -215,6 +255,7 @@ void PushSessionState::drain(PushThreadGroup *group)
         {
             QMutexLocker locker(&mutex);
             batch.swap(group->inbox);
+            group->inboxBytes = 0;
             std::swap(droppedFirst, group->droppedFirst);
             std::swap(droppedLast, group->droppedLast);
             group->wakePosted = false;
@@ -269,6 +310,7 @@ void PushSessionState::prune(PushThreadGroup *group)
             return false;
         if (client) {
             client->queue.clear();
+            client->queuedBytes = 0;
             client->queued.store(0, std::memory_order_relaxed);
             client->memberIndex = -1;
         }
@@ -319,7 +361,7 @@ void PushSessionState::flush(PushClientState *client)
 {
     while (client->streaming && client->client && !client->queue.isEmpty()
            && !client->closed.load(std::memory_order_relaxed)) {
-        const PushMessage message = client->queue.takeFirst();
+        const PushMessage message = takeFirstQueued(client);
         client->queued.store(int(client->queue.size()), std::memory_order_relaxed);
         client->lastId.store(message.id, std::memory_order_relaxed);
         Q_EMIT client->client->messageReceived(message.data);
@@ -447,7 +489,7 @@ bool PushSessionState::takeQueued(const PushClientStatePtr &client, PushMessage 
         drain(group);
     if (client->queue.isEmpty())
         return false;
-    *message = client->queue.takeFirst();
+    *message = takeFirstQueued(client.get());
     client->queued.store(int(client->queue.size()), std::memory_order_relaxed);
     client->lastId.store(message->id, std::memory_order_relaxed);
     return true;
@@ -574,6 +616,72 @@ void PushSession::setMaxBuffer(int maxBuffer)
         d->state->maxBuffer = maxBuffer;
     }
     Q_EMIT maxBufferChanged();
+}
+
+qint64 PushSession::maxBufferBytes() const
+{
+    QMutexLocker locker(&d->state->mutex);
+    return d->state->maxBufferBytes;
+}
+
+void PushSession::setMaxBufferBytes(qint64 bytes)
+{
+    if (bytes < 0) {
+        qCWarning(lcPushCore) << "PushSession::setMaxBufferBytes: refusing" << bytes
+                              << "for session" << d->keyString;
+        return;
+    }
+    {
+        QMutexLocker locker(&d->state->mutex);
+        if (d->state->maxBufferBytes == bytes)
+            return;
+        d->state->maxBufferBytes = bytes;
+        d->state->updateCountsBytesLocked();
+    }
+    Q_EMIT maxBufferChanged();
+}
+
+qint64 PushSession::maxRetainedBytes() const
+{
+    QMutexLocker locker(&d->state->mutex);
+    return d->state->retainLimitBytes;
+}
+
+void PushSession::setMaxRetainedBytes(qint64 bytes)
+{
+    if (bytes < 0) {
+        qCWarning(lcPushCore) << "PushSession::setMaxRetainedBytes: refusing" << bytes
+                              << "for session" << d->keyString;
+        return;
+    }
+    {
+        QMutexLocker locker(&d->state->mutex);
+        if (d->state->retainLimitBytes == bytes)
+            return;
+        d->state->retainLimitBytes = bytes;
+        d->state->updateCountsBytesLocked();
+        d->state->pruneRetainedLocked(steadyMilliseconds());
+    }
+    Q_EMIT retentionChanged();
+}
+
+qint64 PushSession::retainedBytes() const
+{
+    QMutexLocker locker(&d->state->mutex);
+    return d->state->retainedBytes;
+}
+
+qint64 PushSession::trimRetained(qint64 maxBytes)
+{
+    QMutexLocker locker(&d->state->mutex);
+    PushSessionState &state = *d->state;
+    const qint64 before = state.retainedBytes;
+    qsizetype drop = 0;
+    for (qint64 bytes = before;
+         bytes > std::max<qint64>(maxBytes, 0) && drop < state.retained.size();)
+        bytes -= state.retained.at(drop++).message.bytes;
+    state.dropRetainedLocked(drop);
+    return before - state.retainedBytes;
 }
 
 int PushSession::retainedMessages() const
@@ -757,12 +865,59 @@ int PushSession::count() const
 
 quint64 PushSession::push(const QVariant &message)
 {
-    const quint64 id = d->state->push(message);
+    return push(message, -1);
+}
+
+quint64 PushSession::push(const QVariant &message, qint64 bytes)
+{
+    const quint64 id = d->state->push(message, bytes);
     if (id == 0)
         qCWarning(lcPushCore) << "PushSession::push: session" << d->keyString << "was deleted";
     else
         qCDebug(lcPushCore) << "session" << d->keyString << "pushed" << id << message;
     return id;
+}
+
+qint64 PushSession::estimateBytes(const QVariant &message)
+{
+    // Qt 6 on a 64-bit machine: a QVariant is 32 bytes and holds up to 24 bytes inline, so a
+    // string, list or map too; their shared blocks are a 16-byte header plus the elements, and
+    // a QMap is a std::map with a node per entry. The allocator adds about 16 bytes a block.
+    constexpr qint64 block = 16 + 16;
+    qint64 bytes = sizeof(QVariant);
+    switch (message.typeId()) {
+    case QMetaType::QString:
+        return bytes + block + 2 * qint64(message.toString().size());
+    case QMetaType::QByteArray:
+        return bytes + block + qint64(message.toByteArray().size());
+    case QMetaType::QVariantList:
+    case QMetaType::QStringList: {
+        const QVariantList list = message.toList();
+        bytes += block;
+        for (const QVariant &element : list)
+            bytes += estimateBytes(element);
+        return bytes;
+    }
+    case QMetaType::QVariantMap: {
+        const QVariantMap map = message.toMap();
+        bytes += map.isEmpty() ? 0 : block + 48; // the shared std::map
+        for (auto it = map.cbegin(); it != map.cend(); ++it) {
+            bytes += block + 32 // a node: its links and colour
+                    + estimateBytes(it.key()) + estimateBytes(it.value());
+        }
+        return bytes;
+    }
+    case QMetaType::QVariantHash: {
+        const QVariantHash hash = message.toHash();
+        bytes += hash.isEmpty() ? 0 : block + 8 * hash.size();
+        for (auto it = hash.cbegin(); it != hash.cend(); ++it)
+            bytes += block + estimateBytes(it.key()) + estimateBytes(it.value());
+        return bytes;
+    }
+    default:
+        // Anything larger than the inline storage lives in a block of its own.
+        return bytes + (message.metaType().sizeOf() > 24 ? block + message.metaType().sizeOf() : 0);
+    }
 }
 
 quint64 PushSession::lastMessageId() const

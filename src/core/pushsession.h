@@ -33,11 +33,15 @@ class QTPUSHCORE_EXPORT PushSession : public QObject
     Q_PROPERTY(QVariant key READ key CONSTANT)
     Q_PROPERTY(QString keyString READ keyString CONSTANT)
     Q_PROPERTY(int maxBuffer READ maxBuffer WRITE setMaxBuffer NOTIFY maxBufferChanged)
+    Q_PROPERTY(qint64 maxBufferBytes READ maxBufferBytes WRITE setMaxBufferBytes NOTIFY
+                       maxBufferChanged)
     Q_PROPERTY(OverflowPolicy overflowPolicy READ overflowPolicy WRITE setOverflowPolicy NOTIFY
                        overflowPolicyChanged)
     Q_PROPERTY(int retainedMessages READ retainedMessages WRITE setRetainedMessages NOTIFY
                        retentionChanged)
     Q_PROPERTY(int retentionPeriod READ retentionPeriod WRITE setRetentionPeriod NOTIFY
+                       retentionChanged)
+    Q_PROPERTY(qint64 maxRetainedBytes READ maxRetainedBytes WRITE setMaxRetainedBytes NOTIFY
                        retentionChanged)
     Q_PROPERTY(int count READ count NOTIFY countChanged)
     Q_PROPERTY(quint64 lastMessageId READ lastMessageId)
@@ -69,6 +73,12 @@ public:
     //! MaxChannelBuffer). A value below 1 is refused with a warning.
     int maxBuffer() const;
     void setMaxBuffer(int maxBuffer);
+    //! Per-client limit of the bytes of unconsumed messages, as push() counts them; 0 (the
+    //! default) sets none. Past it the overflowPolicy drops messages as for maxBuffer, except
+    //! that a message alone in a buffer is always kept, however large. Negative values are
+    //! refused with a warning.
+    qint64 maxBufferBytes() const;
+    void setMaxBufferBytes(qint64 bytes);
 
     OverflowPolicy overflowPolicy() const;
     void setOverflowPolicy(OverflowPolicy policy);
@@ -81,6 +91,16 @@ public:
     //! retainedMessages newer ones push it out.
     int retentionPeriod() const;
     void setRetentionPeriod(int milliseconds);
+    //! How many bytes of messages, as push() counts them, the session retains at most; the
+    //! oldest go first, but the newest message is always kept. 0 (the default) sets no bound.
+    qint64 maxRetainedBytes() const;
+    void setMaxRetainedBytes(qint64 bytes);
+    //! The bytes the retained messages count now. Thread-safe; never blocks.
+    qint64 retainedBytes() const;
+    //! Forgets the oldest retained messages until at most \a maxBytes remain (0 forgets all)
+    //! and returns how many bytes it freed. A client that asks messagesAfter() for them later
+    //! sees by \a oldestRetained that they are gone. Thread-safe; never blocks.
+    qint64 trimRetained(qint64 maxBytes);
     //! The retained messages with an id above \a afterId, oldest first. \a oldestRetained is set
     //! to the id of the oldest message still retained (lastMessageId() + 1 when none is), so a
     //! caller can tell which of the messages it asked for are gone. Thread-safe; never blocks
@@ -103,6 +123,13 @@ public:
     //! Queues \a message for every client and returns its id: positive and strictly increasing
     //! within the session. Never blocks; returns 0 (with a warning) on a deleted session.
     quint64 push(const QVariant &message);
+    //! As push(message), with what \a message costs in memory, in \a bytes, counted by the
+    //! caller against maxBufferBytes and maxRetainedBytes. push(message) counts
+    //! estimateBytes(message) when one of those bounds is set, and 0 otherwise.
+    quint64 push(const QVariant &message, qint64 bytes);
+    //! About how many bytes of memory \a message holds: the QVariant and, for strings, byte
+    //! arrays, lists and maps nested in it, their heap blocks. Thread-safe.
+    static qint64 estimateBytes(const QVariant &message);
     //! The id of the newest message pushed, 0 before the first.
     quint64 lastMessageId() const;
     //! A random number fixed for the session's lifetime. Message ids compare only within one

@@ -9,6 +9,17 @@
 // streaming client emits it at once and any other client queues it. A push from a thread whose
 // own inbox is empty delivers to that thread's clients directly, without a queued hop. Ids are
 // assigned and inboxes filled under the one mutex, so every client sees ids in increasing order.
+//
+// Bytes: every message carries what it costs in memory (PushSession::push(message, bytes); 0
+// when nobody counts). Beside the message counts, the engine keeps these byte bounds:
+// - a client's queue holds at most maxBufferBytes, and so does each inbox, except that one
+//   message alone is always kept (a message larger than the bound still reaches its clients);
+// - the retained list holds at most retainLimitBytes, the same exception included, and
+//   retainedBytes is the sum of its messages' bytes, kept exact under the mutex;
+// - a message dropped for a byte bound is reported like one dropped for the count: it joins
+//   the inbox's dropped run or the client's droppedUnreported, so the client learns of it.
+// An inbox that drops its newest message (DropNewest) drops every later one until it is
+// drained, so that its ids and its dropped run stay contiguous.
 
 #include <QtPush/pushsession.h>
 
@@ -28,9 +39,12 @@ struct PushThreadGroup;
 struct PushMessage
 {
     PushMessage() = default;
-    PushMessage(quint64 id, const QVariant &data) : id(id), data(data) { }
+    PushMessage(quint64 id, const QVariant &data, qint64 bytes = 0)
+        : id(id), data(data), bytes(bytes)
+    { }
     quint64 id = 0;
     QVariant data; // implicitly shared: one copy of the payload, however many clients hold it
+    qint64 bytes = 0; // what the payload costs, as the pusher counted it
 };
 Q_DECLARE_TYPEINFO(PushMessage, Q_RELOCATABLE_TYPE);
 
@@ -57,6 +71,7 @@ struct PushClientState
     bool streaming = false;
     int droppedUnreported = 0;
     QList<PushMessage> queue;
+    qint64 queuedBytes = 0; // the sum of queue's bytes
     qsizetype memberIndex = -1; // where it stands in its group's members, for O(1) removal
 
     // Guarded by the session mutex.
@@ -75,6 +90,7 @@ struct PushThreadGroup : std::enable_shared_from_this<PushThreadGroup>
 
     // Guarded by the session mutex.
     QList<PushMessage> inbox; // ids strictly increasing and contiguous
+    qint64 inboxBytes = 0; // the sum of inbox's bytes
     quint64 droppedFirst = 0; // ids dropped from the inbox since the last drain (a contiguous run)
     quint64 droppedLast = 0;
     bool wakePosted = false;
@@ -104,6 +120,8 @@ struct PushSessionState : std::enable_shared_from_this<PushSessionState>
     PushSession *session = nullptr; // cleared when the session object is destroyed
     quint64 lastId = 0;
     int maxBuffer = 10;
+    qint64 maxBufferBytes = 0; // 0: no byte bound
+    std::atomic<bool> countsBytes{false}; // a byte bound is set: push(message) estimates
     PushSession::OverflowPolicy policy = PushSession::DropOldest;
     bool shutDown = false;
     // The newest messages, for PushSession::messagesAfter(); ids contiguous, oldest first.
@@ -113,14 +131,21 @@ struct PushSessionState : std::enable_shared_from_this<PushSessionState>
         qint64 pushedAtMs; // steady clock; only read when retentionPeriodMs is set
     };
     QList<Retained> retained;
+    qint64 retainedBytes = 0; // the sum of retained's bytes
     int retainLimit = 0;
+    qint64 retainLimitBytes = 0; // 0: no byte bound
     int retentionPeriodMs = 0;
     void pruneRetainedLocked(qint64 nowMs);
+    void dropRetainedLocked(qsizetype count); // the oldest count
+    void updateCountsBytesLocked()
+    {
+        countsBytes.store(maxBufferBytes > 0 || retainLimitBytes > 0, std::memory_order_relaxed);
+    }
     QMap<QString, PushClientStatePtr> clients;
     QList<PushThreadGroupPtr> groups;
     QList<PushClientStatePtr> homeless;
 
-    quint64 push(const QVariant &data);
+    quint64 push(const QVariant &data, qint64 bytes);
 
     // Called in the group's thread.
     void drain(PushThreadGroup *group);
@@ -129,6 +154,7 @@ struct PushSessionState : std::enable_shared_from_this<PushSessionState>
     void detach(const PushClientStatePtr &client); // when the client is destroyed
     void refreshAndFlush(const PushClientStatePtr &client); // after a connect to messageReceived
     bool takeQueued(const PushClientStatePtr &client, PushMessage *message);
+    static PushMessage takeFirstQueued(PushClientState *client); // the group's thread
     int pending(const PushClientStatePtr &client) const;
 
     // Any thread: stops delivery, wakes a blocked pull(), emits closed() once and optionally
@@ -140,8 +166,9 @@ private:
     {
         int maxBuffer;
         PushSession::OverflowPolicy policy;
+        qint64 maxBufferBytes;
     };
-    Limits limitsLocked() const { return {maxBuffer, policy}; }
+    Limits limitsLocked() const { return {maxBuffer, policy, maxBufferBytes}; }
     void appendToInboxLocked(PushThreadGroup *group, const PushMessage &message, Limits limits);
     static void enqueue(PushClientState *client, const PushMessage &message, Limits limits);
     void deliver(PushThreadGroup *group, const PushMessage &message, Limits limits);

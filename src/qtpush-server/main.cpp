@@ -85,6 +85,18 @@ const QList<Option> &options()
             {QStringLiteral("client-buffer"), QStringLiteral("QTPUSH_CLIENT_BUFFER"),
              QStringLiteral("Undelivered messages a client may have before a gap."),
              QStringLiteral("n"), QStringLiteral("256")},
+            {QStringLiteral("client-buffer-bytes"), QStringLiteral("QTPUSH_CLIENT_BUFFER_BYTES"),
+             QStringLiteral("Bytes of undelivered messages (as decoded in memory) a client may "
+                            "have before a gap; 0 for no byte limit."),
+             QStringLiteral("n"), QStringLiteral("4194304")},
+            {QStringLiteral("max-retained-bytes"), QStringLiteral("QTPUSH_MAX_RETAINED_BYTES"),
+             QStringLiteral("Bytes (as decoded in memory) all sessions together retain for "
+                            "since=; past it the largest forget their oldest. 0 for no budget."),
+             QStringLiteral("n"), QStringLiteral("268435456")},
+            {QStringLiteral("max-sessions"), QStringLiteral("QTPUSH_MAX_SESSIONS"),
+             QStringLiteral("Sessions that may exist; a new one past it gets 503. 0 for no "
+                            "limit."),
+             QStringLiteral("n"), QStringLiteral("10000")},
             {QStringLiteral("retain-messages"), QStringLiteral("QTPUSH_RETAIN_MESSAGES"),
              QStringLiteral("Messages a session keeps for since= resumption."), QStringLiteral("n"),
              QStringLiteral("1024")},
@@ -248,6 +260,10 @@ int main(int argc, char *argv[])
     server.setRetainedMessages(int(settings.number(QStringLiteral("retain-messages"), 0, 1 << 24)));
     server.setRetentionPeriod(
             int(settings.number(QStringLiteral("retain-seconds"), 0, 86400) * 1000));
+    server.setClientBufferBytes(
+            settings.number(QStringLiteral("client-buffer-bytes"), 0, 1LL << 40));
+    server.setMaxRetainedBytes(settings.number(QStringLiteral("max-retained-bytes"), 0, 1LL << 40));
+    server.setMaxSessions(int(settings.number(QStringLiteral("max-sessions"), 0, 1 << 30)));
     server.setPingInterval(int(settings.number(QStringLiteral("ping-interval"), 1, 3600) * 1000));
 
     const QString certificateFile = settings.text(QStringLiteral("tls-cert"));

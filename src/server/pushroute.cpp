@@ -8,8 +8,23 @@ namespace {
 
 constexpr qsizetype maxIdBytes = 256; // protocol.md: Names
 
+bool isHexDigit(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
 bool decodeId(const QByteArray &segment, QString *id, QString *problem)
 {
+    // QByteArray::fromPercentEncoding() turns "%" and two non-hex characters into some byte
+    // ("%g0" into "p"), which would give one id several spellings (RFC 3986 §2.1: "%" HEXDIG
+    // HEXDIG).
+    for (qsizetype i = segment.indexOf('%'); i >= 0; i = segment.indexOf('%', i + 1)) {
+        if (i + 2 >= segment.size() || !isHexDigit(segment.at(i + 1))
+            || !isHexDigit(segment.at(i + 2))) {
+            *problem = QStringLiteral("an id must be percent-encoded as %XX with hex digits");
+            return false;
+        }
+    }
     const QByteArray bytes = QByteArray::fromPercentEncoding(segment);
     if (bytes.isEmpty() || bytes.size() > maxIdBytes) {
         *problem = QStringLiteral("an id must be 1 to %1 bytes").arg(maxIdBytes);

@@ -23,6 +23,7 @@
 #include <QtCore/QUrlQuery>
 #include <QtNetwork/QTcpSocket>
 
+#include <algorithm>
 #include <cmath>
 #if QT_CONFIG(ssl)
 #include <QtNetwork/QSslServer>
@@ -38,13 +39,17 @@ bool parseResume(const QUrlQuery &query, const QByteArray &lastEventId, PushResu
         resume->since = query.queryItemValue(QStringLiteral("since")).toULongLong(&ok);
         resume->hasSince = true;
     }
-    if (ok && !lastEventId.trimmed().isEmpty()) {
-        resume->since = lastEventId.trimmed().toULongLong(&ok);
-        resume->hasSince = true;
-    }
     if (!ok) {
-        *problem = QStringLiteral("since and Last-Event-ID must be message ids");
+        *problem = QStringLiteral("since must be a message id");
         return false;
+    }
+    // protocol.md: a Last-Event-ID that is not a number is ignored, so that a browser's
+    // EventSource, which never retries after a refusal, stays connected.
+    bool isNumber = false;
+    const quint64 lastId = lastEventId.trimmed().toULongLong(&isNumber);
+    if (isNumber) {
+        resume->since = lastId;
+        resume->hasSince = true;
     }
     if (query.hasQueryItem(QStringLiteral("epoch"))) {
         resume->epoch = query.queryItemValue(QStringLiteral("epoch")).toULongLong(&ok, 16);
@@ -80,7 +85,9 @@ qint64 residentBytes()
 
 QString attachmentKey(const QString &session, const QString &client)
 {
-    return session + QChar(0) + client;
+    // The length first: ids may hold any character, NUL included, so a separator alone would
+    // let session "a\0b" with client "c" and session "a" with client "b\0c" share one key.
+    return QString::number(session.size()) + QChar(0) + session + client;
 }
 
 constexpr int maxWaitSeconds = 60; // protocol.md: Receiving
@@ -495,10 +502,62 @@ PushSession *PushServerPrivate::sessionForWrite(const QString &sessionKey)
     if (session) {
         createdSessions.insert(sessionKey);
         session->setMaxBuffer(clientBuffer);
+        session->setMaxBufferBytes(clientBufferBytes);
         session->setRetainedMessages(retainedMessages);
         session->setRetentionPeriod(retentionPeriodMs);
+        session->setMaxRetainedBytes(maxRetainedBytes);
     }
     return session;
+}
+
+bool PushServerPrivate::mayUseSession(const QString &sessionKey, QString *why) const
+{
+    if (maxSessions <= 0 || registry->count() < maxSessions || registry->exists(sessionKey))
+        return true;
+    *why = QStringLiteral("the server is at its limit of %1 sessions").arg(maxSessions);
+    return false;
+}
+
+void PushServerPrivate::enforceRetainedBudget()
+{
+    QList<std::pair<qint64, QPointer<PushSession>>> sizes;
+    qint64 total = 0;
+    const QVariantList ids = registry->sessions();
+    for (const QVariant &id : ids) {
+        PushSession *session = registry->findSession(id);
+        const qint64 bytes = session ? session->retainedBytes() : 0;
+        if (bytes > 0) {
+            sizes.append({bytes, session});
+            total += bytes;
+        }
+    }
+    retainedEstimate = total;
+    if (maxRetainedBytes <= 0 || total <= maxRetainedBytes)
+        return;
+    // Down to 7/8 of the budget, so that the next measurement is a while away. The largest
+    // sessions are cut to one common size ("water-filling"): whoever pushes the most loses its
+    // own oldest history first, and small sessions keep theirs (docs/server.md: Limits).
+    const qint64 target = maxRetainedBytes - maxRetainedBytes / 8;
+    std::sort(sizes.begin(), sizes.end(),
+              [](const auto &a, const auto &b) { return a.first > b.first; });
+    qint64 cap = 0;
+    qint64 prefix = 0;
+    for (qsizetype k = 1; k <= sizes.size(); ++k) {
+        prefix += sizes.at(k - 1).first;
+        const qint64 level = (target - (total - prefix)) / k; // the top k cut to level
+        if (k == sizes.size() || level >= sizes.at(k).first) {
+            cap = std::max<qint64>(level, 0);
+            break;
+        }
+    }
+    for (const auto &[bytes, session] : std::as_const(sizes)) {
+        if (bytes <= cap)
+            break;
+        if (session)
+            retainedEstimate -= session->trimRetained(cap);
+    }
+    qCInfo(lcPushServer) << "retained messages reached" << total << "bytes of a budget of"
+                         << maxRetainedBytes << "; the largest sessions now keep at most" << cap;
 }
 
 std::optional<PushWire::Refusal> PushServerPrivate::push(const QString &sessionKey,
@@ -511,14 +570,21 @@ std::optional<PushWire::Refusal> PushServerPrivate::push(const QString &sessionK
 
         return PushWire::Refusal::TooManyRequests;
     }
+    if (!mayUseSession(sessionKey, why))
+        return PushWire::Refusal::Unavailable;
     PushSession *session = sessionForWrite(sessionKey);
     if (!session) {
         *why = QStringLiteral("the session could not be created");
         return PushWire::Refusal::Internal;
     }
-    *id = session->push(data);
+    // Counted as decoded: a small body of many small values is many times larger in memory.
+    const qint64 bytes = PushSession::estimateBytes(data);
+    *id = session->push(data, bytes);
     *clients = session->count();
     ++pushesTotal;
+    retainedEstimate += bytes;
+    if (maxRetainedBytes > 0 && retainedEstimate > maxRetainedBytes)
+        enforceRetainedBudget();
     return std::nullopt;
 }
 
@@ -607,6 +673,8 @@ PushAttachment *PushServerPrivate::attach(const QString &sessionKey, const QStri
                                           const PushResume &resume,
                                           QList<PushSession::Message> *catchUp, QString *why)
 {
+    if (!mayUseSession(sessionKey, why))
+        return nullptr;
     PushSession *session = sessionForWrite(sessionKey);
     if (!session) {
         *why = QStringLiteral("the session could not be created");
@@ -689,6 +757,11 @@ void PushServerPrivate::handleUpgrade(PushHttpConnection *connection,
                                       const QString &clientKey, const PushResume &resume,
                                       const PushAccess &access)
 {
+    QString why;
+    if (!mayUseSession(sessionKey, &why)) {
+        refuse(connection, PushWire::Refusal::Unavailable, why, true);
+        return;
+    }
     PushSession *session = registry->findSession(sessionKey);
     if (maxClientsPerSession > 0 && session && !session->exists(clientKey)
         && session->count() >= maxClientsPerSession) {
@@ -1045,10 +1118,13 @@ QByteArray PushServerPrivate::metricsText() const
 {
     // Prometheus text exposition format 0.0.4.
     int clients = 0;
+    qint64 retainedBytes = 0;
     const QVariantList sessions = registry->sessions();
     for (const QVariant &id : sessions) {
-        if (PushSession *session = registry->findSession(id))
+        if (PushSession *session = registry->findSession(id)) {
             clients += session->count();
+            retainedBytes += session->retainedBytes();
+        }
     }
     const qint64 rssBytes = residentBytes();
     QByteArray text;
@@ -1085,6 +1161,9 @@ QByteArray PushServerPrivate::metricsText() const
         text.append("qtpush_refusals_total{code=\"").append(it.key()).append("\"} ");
         text.append(QByteArray::number(it.value())).append('\n');
     }
+    metric("qtpush_retained_bytes", "gauge",
+           "Bytes of messages sessions retain for resumption, counted as decoded.");
+    text.append("qtpush_retained_bytes ").append(QByteArray::number(retainedBytes)).append('\n');
     metric("qtpush_resident_memory_bytes", "gauge", "Resident memory of the process.");
     text.append("qtpush_resident_memory_bytes ").append(QByteArray::number(rssBytes)).append('\n');
     metric("qtpush_uptime_seconds", "gauge", "Seconds since the server was created.");
@@ -1384,6 +1463,36 @@ int PushServer::retentionPeriod() const
 void PushServer::setRetentionPeriod(int milliseconds)
 {
     d->retentionPeriodMs = std::max(0, milliseconds);
+}
+
+qint64 PushServer::clientBufferBytes() const
+{
+    return d->clientBufferBytes;
+}
+
+void PushServer::setClientBufferBytes(qint64 bytes)
+{
+    d->clientBufferBytes = std::max<qint64>(0, bytes);
+}
+
+qint64 PushServer::maxRetainedBytes() const
+{
+    return d->maxRetainedBytes;
+}
+
+void PushServer::setMaxRetainedBytes(qint64 bytes)
+{
+    d->maxRetainedBytes = std::max<qint64>(0, bytes);
+}
+
+int PushServer::maxSessions() const
+{
+    return d->maxSessions;
+}
+
+void PushServer::setMaxSessions(int sessions)
+{
+    d->maxSessions = std::max(0, sessions);
 }
 
 PushServer::Error PushServer::error() const

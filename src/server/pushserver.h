@@ -104,6 +104,22 @@ public:
     void setRetainedMessages(int messages);
     int retentionPeriod() const;
     void setRetentionPeriod(int milliseconds);
+    //! Bytes of undelivered messages per client, counted as decoded in memory
+    //! (PushSession::estimateBytes()), for sessions the server creates (4 MiB; 0: no byte
+    //! bound). Past it the oldest is dropped and the client gets a gap frame; a single message
+    //! is always kept.
+    qint64 clientBufferBytes() const;
+    void setClientBufferBytes(qint64 bytes);
+    //! Bytes that all sessions together retain for resumption, counted as decoded in memory
+    //! (256 MiB; 0: no budget). When a push through the server takes the total past it, the
+    //! largest sessions forget their oldest retained messages until the total is 7/8 of the
+    //! budget; a client resuming from before them gets a gap frame.
+    qint64 maxRetainedBytes() const;
+    void setMaxRetainedBytes(qint64 bytes);
+    //! Sessions the registry may hold before the server refuses to create another one with
+    //! 503 (10,000; 0: no limit). Existing sessions stay usable.
+    int maxSessions() const;
+    void setMaxSessions(int sessions);
 
     Error error() const;
     QString errorString() const;

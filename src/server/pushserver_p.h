@@ -122,6 +122,9 @@ public:
     int clientBuffer = 256;
     int retainedMessages = 1024;
     int retentionPeriodMs = 300 * 1000;
+    qint64 clientBufferBytes = 4 * 1024 * 1024;
+    qint64 maxRetainedBytes = 256 * 1024 * 1024;
+    int maxSessions = 10000;
 
     PushServer::Error error = PushServer::NoError;
     QString errorString;
@@ -144,10 +147,13 @@ public:
     double pushRate = 0;
     double deliveryRate = 0;
 
-    // Network clients, by sessionKey + '\0' + clientKey.
+    // Network clients, by the length of sessionKey, '\0', sessionKey and clientKey.
     QHash<QString, std::shared_ptr<PushAttachment>> attachments;
     // Sessions this server made, which it also removes once they are empty and expired.
     QSet<QString> createdSessions;
+    // At least what all sessions retain, in bytes: pushes through the server add to it, and
+    // enforceRetainedBudget() sets it to the exact total.
+    qint64 retainedEstimate = 0;
 
     // Metrics (protocol.md: /metrics).
     quint64 pushesTotal = 0;
@@ -174,6 +180,10 @@ private:
                                         PushToken::Scope scope, const QString &session,
                                         const QString &client);
     PushSession *sessionForWrite(const QString &sessionKey);
+    //! Whether \a sessionKey exists or may be created within maxSessions; else sets \a why.
+    bool mayUseSession(const QString &sessionKey, QString *why) const;
+    //! Measures what all sessions retain and, past maxRetainedBytes, trims the largest.
+    void enforceRetainedBudget();
     PushAttachment *attach(const QString &sessionKey, const QString &clientKey,
                            PushTransport transport, QObject *owner, const PushResume &resume,
                            QList<PushSession::Message> *catchUp, QString *why);

@@ -120,7 +120,10 @@ void PushWebSocketTransport::handle(const PushWebSocket::Parser::Event &event)
         refuse(PushWire::Refusal::BadRequest, QStringLiteral("binary frames are not supported"));
         return;
     case Event::Ping:
-        if (!m_closeSentMs)
+        // A peer that pings and never reads would have us keep every pong: past the high-water
+        // mark pings go unanswered until the backlog drains, and a later one is answered
+        // (RFC 6455 §5.5.3: only the most recent ping needs a pong).
+        if (!m_closeSentMs && backlog() < highWaterBytes)
             sendNow(PushWebSocket::frame(PushWebSocket::Opcode::Pong, event.payload));
         return;
     case Event::Pong:

@@ -10,6 +10,8 @@
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
+#include "workerthread.h"
+
 #include <atomic>
 #include <memory>
 
@@ -44,6 +46,14 @@ private Q_SLOTS:
     void retainsTheNewestMessages();
     void messagesAfterReturnsOnlyNewerOnes();
     void retentionPeriodDropsOldMessages();
+    void bufferDropsOldestPastItsByteBound();
+    void bufferDropsNewestPastItsByteBoundWhenPolicySaysSo();
+    void messageLargerThanTheByteBoundStillArrives();
+    void byteBoundHoldsAcrossThreads();
+    void retentionForgetsOldestPastItsByteBound();
+    void trimRetainedFreesTheOldest();
+    void estimateBytesCountsNestedValues();
+    void pushWithoutBytesIsEstimatedOnlyUnderABound();
 };
 
 void tst_PushSession::init()
@@ -420,6 +430,158 @@ void tst_PushSession::retentionPeriodDropsOldMessages()
     QCOMPARE(oldest, 2u);
     session->push(2); // a fresh one is kept again
     QCOMPARE(session->messagesAfter(0).size(), 1);
+}
+
+void tst_PushSession::bufferDropsOldestPastItsByteBound()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    session->setMaxBufferBytes(100);
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    QSignalSpy overflowed(client, &PushClient::overflowed);
+    for (int i = 1; i <= 5; ++i)
+        session->push(i, 40); // two fit in 100 bytes
+    QCOMPARE(client->pending(), 2);
+    QVariant message;
+    QVERIFY(client->tryPull(&message));
+    QCOMPARE(message.toInt(), 4);
+    QVERIFY(client->tryPull(&message));
+    QCOMPARE(message.toInt(), 5);
+    QVERIFY(!client->tryPull(&message));
+    int dropped = 0;
+    for (const QList<QVariant> &arguments : std::as_const(overflowed))
+        dropped += arguments.at(0).toInt();
+    QCOMPARE(dropped, 3);
+}
+
+void tst_PushSession::bufferDropsNewestPastItsByteBoundWhenPolicySaysSo()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    session->setMaxBufferBytes(100);
+    session->setOverflowPolicy(PushSession::DropNewest);
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    QSignalSpy overflowed(client, &PushClient::overflowed);
+    for (int i = 1; i <= 4; ++i)
+        session->push(i, 40);
+    QVariant message;
+    QVERIFY(client->tryPull(&message));
+    QCOMPARE(message.toInt(), 1);
+    QVERIFY(client->tryPull(&message));
+    QCOMPARE(message.toInt(), 2);
+    QVERIFY(!client->tryPull(&message));
+    int dropped = 0;
+    for (const QList<QVariant> &arguments : std::as_const(overflowed))
+        dropped += arguments.at(0).toInt();
+    QCOMPARE(dropped, 2);
+}
+
+void tst_PushSession::messageLargerThanTheByteBoundStillArrives()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    session->setMaxBufferBytes(10);
+    session->setRetainedMessages(10);
+    session->setMaxRetainedBytes(10);
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    session->push(QStringLiteral("big"), 1000);
+    QVariant message;
+    QVERIFY(client->tryPull(&message));
+    QCOMPARE(message.toString(), QStringLiteral("big"));
+    QCOMPARE(session->messagesAfter(0).size(), 1); // the newest message is always retained
+    QCOMPARE(session->retainedBytes(), 1000);
+}
+
+void tst_PushSession::byteBoundHoldsAcrossThreads()
+{
+    WorkerThread worker;
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    session->setMaxBufferBytes(100);
+    PushClient *client = nullptr;
+    worker.run([&] { client = session->newClient(QStringLiteral("c")); });
+    QAtomicInt dropped = 0;
+    connect(client, &PushClient::overflowed, worker.context(),
+            [&dropped](int count) { dropped += count; });
+    // Whether the worker drains its inbox between the pushes or not, the byte bound drops the
+    // same oldest messages, there or in the client's queue.
+    for (int i = 1; i <= 6; ++i)
+        session->push(i, 40);
+    // The overflow is reported after the drain that queued the newest messages.
+    QTRY_COMPARE_WITH_TIMEOUT(dropped.loadRelaxed(), 4, 10000);
+    QList<int> pulled;
+    worker.run([&] {
+        QVariant message;
+        while (client->tryPull(&message))
+            pulled.append(message.toInt());
+    });
+    QCOMPARE(pulled, (QList<int>{5, 6}));
+    worker.run([&] { delete client; });
+}
+
+void tst_PushSession::retentionForgetsOldestPastItsByteBound()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    session->setRetainedMessages(100);
+    session->setMaxRetainedBytes(100);
+    for (int i = 1; i <= 5; ++i)
+        session->push(i, 40);
+    quint64 oldest = 0;
+    const QList<PushSession::Message> retained = session->messagesAfter(0, &oldest);
+    QCOMPARE(retained.size(), 2);
+    QCOMPARE(retained.at(0).id, 4u);
+    QCOMPARE(oldest, 4u);
+    QCOMPARE(session->retainedBytes(), 80);
+    QSignalSpy changed(session, &PushSession::retentionChanged);
+    session->setMaxRetainedBytes(50); // lowering it forgets at once
+    QCOMPARE(changed.size(), 1);
+    QCOMPARE(session->retainedBytes(), 40);
+    QCOMPARE(session->messagesAfter(0).first().data.toInt(), 5);
+}
+
+void tst_PushSession::trimRetainedFreesTheOldest()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    session->setRetainedMessages(100);
+    for (int i = 1; i <= 3; ++i)
+        session->push(i, 40);
+    QCOMPARE(session->retainedBytes(), 120);
+    QCOMPARE(session->trimRetained(50), 80);
+    QCOMPARE(session->retainedBytes(), 40);
+    QCOMPARE(session->messagesAfter(0).first().id, 3u);
+    QCOMPARE(session->trimRetained(50), 0);
+    QCOMPARE(session->trimRetained(0), 40);
+    quint64 oldest = 0;
+    QVERIFY(session->messagesAfter(0, &oldest).isEmpty());
+    QCOMPARE(oldest, 4u);
+}
+
+void tst_PushSession::estimateBytesCountsNestedValues()
+{
+    QVariantList emptyObjects;
+    for (int i = 0; i < 1000; ++i)
+        emptyObjects.append(QVariantMap());
+    // Each element is a whole QVariant, whatever little it holds: what makes [{},{},...] large.
+    QVERIFY(PushSession::estimateBytes(emptyObjects) >= 1000 * qint64(sizeof(QVariant)));
+    QVERIFY(PushSession::estimateBytes(QString(1000, u'x')) >= 2000);
+    const QVariantMap nested{{QStringLiteral("list"), QVariantList{emptyObjects}}};
+    QVERIFY(PushSession::estimateBytes(nested) > PushSession::estimateBytes(emptyObjects));
+    QVERIFY(PushSession::estimateBytes(1) > 0);
+}
+
+void tst_PushSession::pushWithoutBytesIsEstimatedOnlyUnderABound()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    session->setRetainedMessages(10);
+    const QString text(1000, u'x');
+    session->push(text);
+    QCOMPARE(session->retainedBytes(), 0); // nobody counts
+    session->setMaxRetainedBytes(1 << 20);
+    session->push(text);
+    QCOMPARE(session->retainedBytes(), PushSession::estimateBytes(text));
 }
 
 QTEST_GUILESS_MAIN(tst_PushSession)
