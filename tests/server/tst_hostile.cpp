@@ -608,9 +608,11 @@ void tst_Hostile::idsWithNulNeverReachAnotherSessionsClient()
 
 void tst_Hostile::manyConnectionsAreServedOrRefused()
 {
-    m_server->setMaxConnections(m_server->connectionCount() + 150);
+    // 100 connects wait in the listen backlog until the server accepts them all at once: fewer
+    // than the smallest usual somaxconn (128).
+    m_server->setMaxConnections(m_server->connectionCount() + 70);
     std::vector<std::unique_ptr<RawConnection>> idle;
-    for (int i = 0; i < 200; ++i) {
+    for (int i = 0; i < 100; ++i) {
         idle.push_back(std::make_unique<RawConnection>());
         QVERIFY(idle.back()->open(m_server->serverPort()));
     }
@@ -620,7 +622,7 @@ void tst_Hostile::manyConnectionsAreServedOrRefused()
                                                return c->received.startsWith(
                                                        "HTTP/1.1 503 Service Unavailable");
                                            })
-                                     == 50,
+                                     == 30,
                              30000);
     // One within the limit is served.
     RawConnection &first = *idle.front();
