@@ -536,7 +536,7 @@ void PushServerPrivate::enforceRetainedBudget()
         return;
     // Down to 7/8 of the budget, so that the next measurement is a while away. The largest
     // sessions are cut to one common size ("water-filling"): whoever pushes the most loses its
-    // own oldest history first, and small sessions keep theirs (docs/server.md: Limits).
+    // own oldest history first, and small sessions keep theirs (docs/server.md: Memory budget).
     const qint64 target = maxRetainedBytes - maxRetainedBytes / 8;
     std::sort(sizes.begin(), sizes.end(),
               [](const auto &a, const auto &b) { return a.first > b.first; });
@@ -556,8 +556,13 @@ void PushServerPrivate::enforceRetainedBudget()
         if (session)
             retainedEstimate -= session->trimRetained(cap);
     }
-    qCInfo(lcPushServer) << "retained messages reached" << total << "bytes of a budget of"
-                         << maxRetainedBytes << "; the largest sessions now keep at most" << cap;
+    // Once a minute at most: a flood of large pushes must not become a flood of logs.
+    if (lastBudgetLogMs == 0 || nowMs() - lastBudgetLogMs > 60 * 1000) {
+        lastBudgetLogMs = nowMs();
+        qCInfo(lcPushServer) << "retained messages reached" << total << "bytes of a budget of"
+                             << maxRetainedBytes << "; the largest sessions now keep at most"
+                             << cap << "bytes each";
+    }
 }
 
 std::optional<PushWire::Refusal> PushServerPrivate::push(const QString &sessionKey,

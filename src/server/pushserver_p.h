@@ -154,6 +154,7 @@ public:
     // At least what all sessions retain, in bytes: pushes through the server add to it, and
     // enforceRetainedBudget() sets it to the exact total.
     qint64 retainedEstimate = 0;
+    qint64 lastBudgetLogMs = 0;
 
     // Metrics (protocol.md: /metrics).
     quint64 pushesTotal = 0;
