@@ -2,10 +2,11 @@
 // libFuzzer target for the body of an HTTP push (PushOps::decodePushBody, src/server/pushops.cpp):
 // a Content-Type and a body of the input's choice. A text body decodes exactly when it is UTF-8
 // and gives the body back; any other body decodes exactly when it is one JSON value, and the
-// value re-encodes to JSON that decodes to the same, at most 6 times the body's size (a control
-// character in a string, which Qt's parser takes raw although RFC 8259 §7 wants it escaped, is
-// written as \u00XX). A refusal gives a short reason.
+// value re-encodes to JSON that decodes to the same (but for what Qt's parser drops, fuzzjson.h),
+// at most 6 times the body's size (a control character in a string, which Qt's parser takes raw
+// although RFC 8259 §7 wants it escaped, is written as \u00XX). A refusal gives a short reason.
 // Built only with -DQTPUSH_FUZZ=ON and clang (docs/fuzzing.md).
+#include "fuzzjson.h"
 #include "fuzzrequire.h"
 #include "pushops_p.h"
 #include "pushwire_p.h"
@@ -50,7 +51,7 @@ void checkJson(const QByteArray &body, const std::optional<QVariant> &data)
     QVariant again;
     QString problem;
     FUZZ_REQUIRE(PushWire::decodeJson(json, &again, &problem));
-    FUZZ_REQUIRE(PushWire::encodeJson(again) == json);
+    FUZZ_REQUIRE(sameJson(again, *data));
 }
 
 } // namespace
