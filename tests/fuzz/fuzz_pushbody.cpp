@@ -36,9 +36,10 @@ void checkJson(const QByteArray &body, const std::optional<QVariant> &data)
     QJsonParseError parseError;
     const QJsonDocument document = QJsonDocument::fromJson(body, &parseError);
     const bool isContainer = parseError.error == QJsonParseError::NoError;
+    // Compared as values: an object whose key lost a leading U+FEFF (fuzzjson.h) keeps the
+    // place of the key as it was, so its toJson() order is not the sorted one.
     if (isContainer)
-        FUZZ_REQUIRE(data
-                     && PushWire::encodeJson(*data) == document.toJson(QJsonDocument::Compact));
+        FUZZ_REQUIRE(data && sameJson(*data, document.toVariant()));
     if (!data)
         return;
     const QJsonValue value = QJsonValue::fromVariant(*data);
