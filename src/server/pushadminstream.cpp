@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "pushadminstream_p.h"
 
-#include "pushroute_p.h"
+#include "pushops_p.h"
 #include "pushserverlogging_p.h"
 #include "pushwebsockettransport_p.h"
 
@@ -183,24 +183,14 @@ void PushAdminStream::sessionRemoved(const QString &sessionKey)
 
 void PushAdminStream::onText(const QByteArray &utf8)
 {
-    QJsonParseError parseError;
-    const QJsonDocument document = QJsonDocument::fromJson(utf8, &parseError);
-    if (parseError.error != QJsonParseError::NoError || !document.isObject()) {
-        m_transport->refuse(PushWire::Refusal::BadRequest,
-                            QStringLiteral("a frame must be a JSON object: %1")
-                                    .arg(parseError.errorString()));
+    QString problem;
+    const std::optional<PushOps::AdminOp> op = PushOps::decodeAdminFrame(utf8, &problem);
+    if (!op) {
+        m_transport->refuse(PushWire::Refusal::BadRequest, problem);
         return;
     }
-    const QJsonObject op = document.object();
-    const QString name = op.value(QStringLiteral("op")).toString();
-    if (name == QStringLiteral("push")) {
-        push(op, utf8.size());
-        return;
-    }
-    if (name != QStringLiteral("watch") || !op.contains(QStringLiteral("session"))) {
-        m_transport->refuse(PushWire::Refusal::BadRequest,
-                            QStringLiteral("expected {\"op\":\"watch\",\"session\":...} or "
-                                           "{\"op\":\"push\",\"session\":...,\"data\":...}"));
+    if (op->kind == PushOps::AdminOp::Push) {
+        push(op->session, op->data, utf8.size());
         return;
     }
     if (!m_watchLimiter.take(watchRate, QDateTime::currentMSecsSinceEpoch())) {
@@ -208,19 +198,7 @@ void PushAdminStream::onText(const QByteArray &utf8)
                             QStringLiteral("more than %1 watch ops per second").arg(watchRate));
         return;
     }
-    const QJsonValue session = op.value(QStringLiteral("session"));
-    if (session.isNull()) {
-        watch({});
-        return;
-    }
-    QString problem;
-    if (!session.isString() || !PushRoute::isValidId(session.toString(), &problem)) {
-        m_transport->refuse(PushWire::Refusal::BadRequest,
-                            session.isString() ? problem
-                                               : QStringLiteral("session must be a string or null"));
-        return;
-    }
-    watch(session.toString());
+    watch(op->session);
 }
 
 void PushAdminStream::watch(const QString &sessionKey)
@@ -305,20 +283,9 @@ void PushAdminStream::sendClients()
                      {QStringLiteral("clients"), clients}});
 }
 
-void PushAdminStream::push(const QJsonObject &op, qsizetype frameBytes)
+void PushAdminStream::push(const QString &sessionKey, const QVariant &data,
+                           qsizetype frameBytes)
 {
-    const QJsonValue session = op.value(QStringLiteral("session"));
-    QString problem;
-    if (!session.isString() || !op.contains(QStringLiteral("data"))) {
-        m_transport->refuse(PushWire::Refusal::BadRequest,
-                            QStringLiteral("expected {\"op\":\"push\",\"session\":...,\"data\":...}"));
-        return;
-    }
-    if (!PushRoute::isValidId(session.toString(), &problem)) {
-        m_transport->refuse(PushWire::Refusal::BadRequest, problem);
-        return;
-    }
-    const QVariant data = op.value(QStringLiteral("data")).toVariant();
     if (!m_server->fitsMessageLimit(frameBytes, data)) {
         m_transport->refuse(PushWire::Refusal::TooLarge,
                             QStringLiteral("message exceeds %1 bytes").arg(m_server->maxMessageBytes));
@@ -328,13 +295,13 @@ void PushAdminStream::push(const QJsonObject &op, qsizetype frameBytes)
     int clients = 0;
     QString why;
     if (const auto refusal
-        = m_server->push(session.toString(), data, &m_pushLimiter, &id, &clients, &why)) {
+        = m_server->push(sessionKey, data, &m_pushLimiter, &id, &clients, &why)) {
         m_transport->refuse(*refusal, why);
         return;
     }
     // The answer is owed even when events are being dropped: the tool waits for it.
     m_transport->sendText(QJsonDocument(QJsonObject{{QStringLiteral("type"), QStringLiteral("pushed")},
-                                                    {QStringLiteral("session"), session.toString()},
+                                                    {QStringLiteral("session"), sessionKey},
                                                     {QStringLiteral("id"), qint64(id)},
                                                     {QStringLiteral("clients"), clients}})
                                   .toJson(QJsonDocument::Compact));

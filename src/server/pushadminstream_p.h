@@ -57,7 +57,7 @@ private:
     void sendSnapshot(const PushAdminState &state);
     void sendClients();
     //! The push op, which came in a frame of \a frameBytes.
-    void push(const QJsonObject &op, qsizetype frameBytes);
+    void push(const QString &sessionKey, const QVariant &data, qsizetype frameBytes);
     //! Sends \a frame unless the connection is congested; false when it was dropped.
     bool send(const QJsonObject &frame);
 

@@ -8,6 +8,7 @@
 #include "pushconnectionio_p.h"
 #include "pushhttpconnection_p.h"
 #include "pushlongpoll_p.h"
+#include "pushops_p.h"
 #include "pushroute_p.h"
 #include "pushserver_p.h"
 #include "pushserverlogging_p.h"
@@ -19,7 +20,6 @@
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
-#include <QtCore/QStringDecoder>
 #include <QtCore/QUrlQuery>
 #include <QtNetwork/QTcpSocket>
 
@@ -596,30 +596,18 @@ std::optional<PushWire::Refusal> PushServerPrivate::push(const QString &sessionK
 void PushServerPrivate::handlePush(PushHttpConnection *connection, const PushHttpRequest &request,
                                    const QString &sessionKey)
 {
-    const QByteArray contentType = request.header(QByteArrayLiteral("content-type")).toLower();
-    QVariant data;
-    if (contentType.startsWith("text/")) {
-        QStringDecoder decoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
-        const QString text = decoder(request.body);
-        if (decoder.hasError()) {
-            refuse(connection, PushWire::Refusal::BadRequest,
-                   QStringLiteral("the body is not UTF-8"));
-            return;
-        }
-        data = text;
-    } else {
-        QString problem;
-        if (!PushWire::decodeJson(request.body, &data, &problem)) {
-            refuse(connection, PushWire::Refusal::BadRequest,
-                   QStringLiteral("the body is not JSON: %1").arg(problem));
-            return;
-        }
+    QString problem;
+    const std::optional<QVariant> data = PushOps::decodePushBody(
+            request.header(QByteArrayLiteral("content-type")), request.body, &problem);
+    if (!data) {
+        refuse(connection, PushWire::Refusal::BadRequest, problem);
+        return;
     }
     quint64 id = 0;
     int clients = 0;
     QString why;
     if (const auto refusal
-        = push(sessionKey, data, &httpConnections[connection], &id, &clients, &why)) {
+        = push(sessionKey, *data, &httpConnections[connection], &id, &clients, &why)) {
         refuse(connection, *refusal, why, false,
                *refusal == PushWire::Refusal::TooManyRequests
                        ? QByteArrayLiteral("Retry-After: 1\r\n")

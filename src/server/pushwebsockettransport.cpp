@@ -3,11 +3,10 @@
 
 #include "pushattachment_p.h"
 #include "pushconnectionio_p.h"
+#include "pushops_p.h"
 #include "pushserverlogging_p.h"
 
 #include <QtCore/QDateTime>
-#include <QtCore/QJsonDocument>
-#include <QtCore/QJsonObject>
 
 #include <utility>
 
@@ -168,26 +167,17 @@ void PushWebSocketTransport::onTextMessage(const QByteArray &utf8)
     }
     if (!attachment())
         return;
-    QJsonParseError parseError;
-    const QJsonDocument document = QJsonDocument::fromJson(utf8, &parseError);
-    const QJsonObject frame = document.object();
-    if (parseError.error != QJsonParseError::NoError || !document.isObject()) {
-        refuse(PushWire::Refusal::BadRequest,
-               QStringLiteral("a frame must be a JSON object: %1").arg(parseError.errorString()));
-        return;
-    }
-    if (frame.value(QStringLiteral("op")).toString() != QStringLiteral("push")
-        || !frame.contains(QStringLiteral("data"))) {
-        refuse(PushWire::Refusal::BadRequest,
-               QStringLiteral("expected {\"op\":\"push\",\"data\":...}"));
+    QString problem;
+    const std::optional<QVariant> data = PushOps::decodeClientFrame(utf8, &problem);
+    if (!data) {
+        refuse(PushWire::Refusal::BadRequest, problem);
         return;
     }
     if (!m_access.mayPush) {
         refuse(PushWire::Refusal::Forbidden, QStringLiteral("the token does not allow push"));
         return;
     }
-    const QVariant data = frame.value(QStringLiteral("data")).toVariant();
-    if (!m_server->fitsMessageLimit(utf8.size(), data)) {
+    if (!m_server->fitsMessageLimit(utf8.size(), *data)) {
         refuse(PushWire::Refusal::TooLarge,
                QStringLiteral("message exceeds %1 bytes").arg(m_server->maxMessageBytes));
         return;
@@ -196,7 +186,7 @@ void PushWebSocketTransport::onTextMessage(const QByteArray &utf8)
     int clients = 0;
     QString why;
     if (const auto refusal
-        = m_server->push(attachment()->sessionKey, data, &m_limiter, &id, &clients, &why)) {
+        = m_server->push(attachment()->sessionKey, *data, &m_limiter, &id, &clients, &why)) {
         refuse(*refusal, why);
     }
 }

@@ -116,7 +116,10 @@ QByteArray encodeJson(const QVariant &value)
 bool decodeJson(const QByteArray &text, QVariant *value, QString *error)
 {
     QJsonParseError parseError;
-    const QByteArray wrapped = '[' + text + ']';
+    // RFC 8259 §8.1: a parser may ignore an initial byte order mark. QJsonDocument::fromJson()
+    // does, so the WebSocket frames take one; inside the brackets it would be an error.
+    const QByteArrayView bom("\xEF\xBB\xBF");
+    const QByteArray wrapped = '[' + (text.startsWith(bom) ? text.sliced(bom.size()) : text) + ']';
     const QJsonDocument document = QJsonDocument::fromJson(wrapped, &parseError);
     if (parseError.error != QJsonParseError::NoError || !document.isArray()
         || document.array().size() != 1) {

@@ -41,8 +41,8 @@ QByteArray errorBody(Refusal refusal, const QString &message);
 //! Compact JSON text of any JSON value held in a QVariant (as QJsonValue::fromVariant() maps
 //! it); a value JSON cannot hold becomes null.
 QByteArray encodeJson(const QVariant &value);
-//! Parses one JSON value of any kind (object, array, string, number, true, false, null).
-//! Returns false with a reason on malformed JSON or invalid UTF-8.
+//! Parses one JSON value of any kind (object, array, string, number, true, false, null), after
+//! an optional byte order mark. Returns false with a reason on malformed JSON or invalid UTF-8.
 bool decodeJson(const QByteArray &text, QVariant *value, QString *error);
 //! A JSON string literal for \a text.
 QByteArray jsonString(const QString &text);

@@ -184,6 +184,13 @@ void tst_PushServer::pushTakesJsonOrText_data()
                           << QVariant::fromValue(nullptr);
     QTest::addRow("text") << QByteArray("héllo {") << QByteArray("text/plain; charset=utf-8")
                           << QVariant(QStringLiteral("héllo {"));
+    // RFC 8259 §8.1, RFC 3629 §6: a byte order mark in front is a signature, not data.
+    QTest::addRow("JSON after a byte order mark")
+            << QByteArray("\xEF\xBB\xBF[1]") << QByteArray("application/json")
+            << QVariant(QVariantList{1.0});
+    QTest::addRow("text after a byte order mark") << QByteArray("\xEF\xBB\xBFhi")
+                                                  << QByteArray("text/plain")
+                                                  << QVariant(QStringLiteral("hi"));
 }
 
 void tst_PushServer::pushTakesJsonOrText()
