@@ -170,6 +170,7 @@ void PushSessionState::enqueue(PushClientState *client, const PushMessage &messa
         ++client->droppedUnreported;
     }
     client->queued.store(int(client->queue.size()), std::memory_order_relaxed);
+    notePendingChanged(client);
 }
 
 void PushSessionState::deliver(PushThreadGroup *group, const PushMessage &message, Limits limits)
@@ -322,6 +323,7 @@ void PushSessionState::flush(PushClientState *client)
         const PushMessage message = client->queue.takeFirst();
         client->queued.store(int(client->queue.size()), std::memory_order_relaxed);
         client->lastId.store(message.id, std::memory_order_relaxed);
+        notePendingChanged(client);
         Q_EMIT client->client->messageReceived(message.data);
     }
 }
@@ -450,6 +452,7 @@ bool PushSessionState::takeQueued(const PushClientStatePtr &client, PushMessage 
     *message = client->queue.takeFirst();
     client->queued.store(int(client->queue.size()), std::memory_order_relaxed);
     client->lastId.store(message->id, std::memory_order_relaxed);
+    notePendingChanged(client.get());
     return true;
 }
 
@@ -478,6 +481,8 @@ void PushSessionState::close(const PushClientStatePtr &client, bool deleteObject
             client->group->wakeCondition.wakeAll(); // a blocked pull() returns at once
         }
         homeless.removeOne(client);
+        if (wasOpen)
+            notePendingChanged(client.get()); // pending() reads 0 from now on
         PushClient *object = client->client;
         if (!object)
             return;
@@ -572,6 +577,9 @@ void PushSession::setMaxBuffer(int maxBuffer)
         if (d->state->maxBuffer == maxBuffer)
             return;
         d->state->maxBuffer = maxBuffer;
+        // pending() is capped by maxBuffer, so a watched client may read another value now.
+        for (const PushClientStatePtr &client : std::as_const(d->state->clients))
+            notePendingChanged(client.get());
     }
     Q_EMIT maxBufferChanged();
 }

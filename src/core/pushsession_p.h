@@ -9,9 +9,19 @@
 // streaming client emits it at once and any other client queues it. A push from a thread whose
 // own inbox is empty delivers to that thread's clients directly, without a queued hop. Ids are
 // assigned and inboxes filled under the one mutex, so every client sees ids in increasing order.
+//
+// PushClient::pendingChanged: whoever changes a client's queue (enqueue, a pull, a flush, close)
+// calls notePendingChanged(). Until something connects to that signal it is one relaxed atomic
+// load. Once watched, the first change of a turn posts one event to the client, in its thread,
+// which reads pending() and emits if the value differs from the last one it announced: one
+// signal per event-loop turn however many messages arrived, and no lock or signal on the fan-out
+// path itself. notePendingChanged() reads client->client, so it runs where that is stable: in
+// the client's thread or under the session mutex (see PushClientState).
 
 #include <QtPush/pushsession.h>
 
+#include <QtCore/QCoreApplication>
+#include <QtCore/QEvent>
 #include <QtCore/QList>
 #include <QtCore/QMap>
 #include <QtCore/QMutex>
@@ -52,6 +62,9 @@ struct PushClientState
     std::atomic<bool> receiversChanged{true};
     std::atomic<int> queued{0};
     std::atomic<quint64> lastId{0};
+    std::atomic<bool> watchesPending{false}; // something connected to pendingChanged, ever
+    std::atomic<bool> pendingPosted{false}; // a pending event is on its way to the client
+    std::atomic<int> notifiedPending{-1}; // last value pendingChanged announced; -1: none yet
 
     // Owned by the group's thread; guarded by the session mutex while homeless.
     bool streaming = false;
@@ -66,6 +79,18 @@ struct PushClientState
     const QString keyString;
 };
 using PushClientStatePtr = std::shared_ptr<PushClientState>;
+
+// Defined in pushclient.cpp: the event that makes a client compare and announce pending().
+QEvent::Type pushPendingEventType();
+
+// See the top of this file. Cheap when nobody watches; coalesces to one event per turn.
+inline void notePendingChanged(PushClientState *client)
+{
+    if (!client->watchesPending.load(std::memory_order_relaxed) || !client->client)
+        return;
+    if (!client->pendingPosted.exchange(true, std::memory_order_relaxed))
+        QCoreApplication::postEvent(client->client, new QEvent(pushPendingEventType()));
+}
 
 // The clients of one session that live in one thread, and the messages on their way to them.
 struct PushThreadGroup : std::enable_shared_from_this<PushThreadGroup>
