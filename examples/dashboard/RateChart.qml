@@ -48,7 +48,7 @@ Card {
 
     title: "Messages per second"
     subtitle: "last " + Math.round(chart.span / 60000) + " minutes"
-              + (chart.live || !chart.lastSample ? "" : ", no figures since the connection was lost")
+              + (chart.live || !chart.lastSample ? "" : ", offline")
 
     function append(sample) {
         const oldest = sample.t - chart.span - chart.gapAfter

@@ -24,9 +24,10 @@ bool isMessageReceived(const QMetaMethod &signal)
 const QEvent::Type PendingEvent = static_cast<QEvent::Type>(QEvent::registerEventType());
 } // namespace
 
-QEvent::Type pushPendingEventType()
+void postPendingChanged(PushClientState *client)
 {
-    return PendingEvent;
+    if (client->client && !client->pendingPosted.exchange(true, std::memory_order_relaxed))
+        QCoreApplication::postEvent(client->client, new QEvent(PendingEvent));
 }
 
 PushClient::PushClient(std::unique_ptr<PushClientPrivate> dd) : d(std::move(dd)) { }

@@ -20,8 +20,6 @@
 
 #include <QtPush/pushsession.h>
 
-#include <QtCore/QCoreApplication>
-#include <QtCore/QEvent>
 #include <QtCore/QList>
 #include <QtCore/QMap>
 #include <QtCore/QMutex>
@@ -80,16 +78,15 @@ struct PushClientState
 };
 using PushClientStatePtr = std::shared_ptr<PushClientState>;
 
-// Defined in pushclient.cpp: the event that makes a client compare and announce pending().
-QEvent::Type pushPendingEventType();
+// Defined in pushclient.cpp: posts the event that makes a watched client compare and announce
+// pending(), unless one is on its way already.
+void postPendingChanged(PushClientState *client);
 
-// See the top of this file. Cheap when nobody watches; coalesces to one event per turn.
+// See the top of this file. Inline, so that an unwatched client pays one relaxed load.
 inline void notePendingChanged(PushClientState *client)
 {
-    if (!client->watchesPending.load(std::memory_order_relaxed) || !client->client)
-        return;
-    if (!client->pendingPosted.exchange(true, std::memory_order_relaxed))
-        QCoreApplication::postEvent(client->client, new QEvent(pushPendingEventType()));
+    if (client->watchesPending.load(std::memory_order_relaxed))
+        postPendingChanged(client);
 }
 
 // The clients of one session that live in one thread, and the messages on their way to them.

@@ -395,6 +395,9 @@ void tst_Dashboard::showsTheServerGoingAwayAndComingBack()
     QQuickItem *chart = item(QStringLiteral("rateCanvas"));
     const double lostAt = double(QDateTime::currentMSecsSinceEpoch()); // after the disconnect
     QVERIFY(chart->property("lastRunStart").toDouble() < lostAt);
+    QString offlinePath = QStringLiteral(QTPUSH_SCREENSHOT);
+    offlinePath.replace(QStringLiteral(".png"), QStringLiteral("-offline.png"));
+    QVERIFY(m_window->grabWindow().save(offlinePath));
 
     // Meanwhile a session goes; the snapshot after the reconnect says so.
     m_registry.deleteSession(QStringLiteral("user-1500"));
