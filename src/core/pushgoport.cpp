@@ -9,8 +9,7 @@
 
 #include "pushcorelogging_p.h"
 
-PushSession *PushRegistry::session(const QVariant &id, const QVariant &firstClientId,
-                                   int maxBuffer)
+PushSession *PushRegistry::session(const QVariant &id, const QVariant &firstClientId, int maxBuffer)
 {
     if (maxBuffer < 1 || firstClientId.toString().isEmpty()) {
         qCWarning(lcPushCore) << "PushRegistry::session: refusing client id" << firstClientId

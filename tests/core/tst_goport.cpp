@@ -120,12 +120,15 @@ void tst_GoPort::pullAndTryPullByClientId()
 void tst_GoPort::refusalsWarn()
 {
     PushRegistry registry;
-    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("PushRegistry::session: refusing")));
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("PushRegistry::session: refusing")));
     QVERIFY(!registry.session(QStringLiteral("s"), QStringLiteral("c"), 0));
-    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("PushRegistry::session: refusing")));
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("PushRegistry::session: refusing")));
     QVERIFY(!registry.session(QStringLiteral("s"), QString(), 4));
     PushSession *s = registry.session(QStringLiteral("s"));
-    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("PushSession::pull: no client")));
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("PushSession::pull: no client")));
     bool ok = true;
     QVERIFY(!s->pull(QStringLiteral("nobody"), -1, &ok).isValid());
     QVERIFY(!ok);
