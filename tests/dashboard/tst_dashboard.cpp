@@ -338,7 +338,9 @@ void tst_Dashboard::axisLabelsShareOneFormat()
     // And the formatter on axes whose labels rate() would format differently.
     QQmlComponent component(m_engine.get());
     component.setData("import QtQml\nimport QtPushDashboard\nQtObject {\n"
-                      "  function labels(top) { return [4, 3, 2, 1, 0].map(i => Format.axis(top * i / 4, top)) }\n"
+                      "  function labels(top) {\n"
+                      "    return [4, 3, 2, 1, 0].map(i => Format.axis(top * i / 4, top))\n"
+                      "  }\n"
                       "  property var small: labels(20)\n"
                       "  property var large: labels(20000)\n"
                       "  property var tiny: labels(2)\n"
@@ -378,7 +380,8 @@ void tst_Dashboard::showsTheServerGoingAwayAndComingBack()
         pushBar = pushBar->parentItem();
     QVERIFY(pushBar);
     pushBar->setProperty("result", QStringLiteral("#12 queued for 4 clients"));
-    QCOMPARE(textOf(item(QStringLiteral("pushResult"))), QStringLiteral("#12 queued for 4 clients"));
+    QCOMPARE(textOf(item(QStringLiteral("pushResult"))),
+             QStringLiteral("#12 queued for 4 clients"));
 
     m_server.abort();
     QQuickItem *banner = item(QStringLiteral("offlineBanner"));
@@ -388,7 +391,8 @@ void tst_Dashboard::showsTheServerGoingAwayAndComingBack()
     // the header's figures dimmed with their time, the chart's legend, no stale push answer.
     QCOMPARE(sessionCount(), fillerSessions + 3);
     QTRY_VERIFY(item(QStringLiteral("connections"))->opacity() < 1);
-    QCOMPARE(item(QStringLiteral("pushRate"))->opacity(), item(QStringLiteral("connections"))->opacity());
+    QCOMPARE(item(QStringLiteral("pushRate"))->opacity(),
+             item(QStringLiteral("connections"))->opacity());
     QVERIFY(textOf(item(QStringLiteral("serverLine"))).contains(QStringLiteral("figures as of")));
     QVERIFY(textOf(item(QStringLiteral("legend:pushed"))).endsWith(QStringLiteral("(last seen)")));
     QCOMPARE(textOf(item(QStringLiteral("pushResult"))), QString());
@@ -412,7 +416,8 @@ void tst_Dashboard::showsTheServerGoingAwayAndComingBack()
     // The outage is a gap in the chart: the line before it and the one after are separate.
     QTRY_VERIFY_WITH_TIMEOUT(chart->property("lastRunStart").toDouble() > lostAt, 20000);
     QVERIFY(chart->property("segmentCount").toInt() >= 2);
-    QTRY_VERIFY(!textOf(item(QStringLiteral("legend:pushed"))).endsWith(QStringLiteral("(last seen)")));
+    QTRY_VERIFY(
+            !textOf(item(QStringLiteral("legend:pushed"))).endsWith(QStringLiteral("(last seen)")));
     // For a look at the gap: the chart a few seconds after the server came back.
     const int samples = chart->property("sampleCount").toInt();
     QTRY_VERIFY_WITH_TIMEOUT(chart->property("sampleCount").toInt() >= samples + 3, 20000);
