@@ -16,7 +16,10 @@
 // which reads pending() and emits if the value differs from the last one it announced: one
 // signal per event-loop turn however many messages arrived, and no lock or signal on the fan-out
 // path itself. notePendingChanged() reads client->client, so it runs where that is stable: in
-// the client's thread or under the session mutex (see PushClientState).
+// the client's thread or under the session mutex (see PushClientState). Its postEvent() may run
+// with the session mutex held, as the inbox's wake-up post does; Qt's posted-event lock is taken
+// inside ours and never the other way round, and the event's handler takes the session mutex
+// only through pending(), outside every delivery.
 
 #include <QtPush/pushsession.h>
 
