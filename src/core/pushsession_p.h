@@ -18,8 +18,9 @@
 // path itself. notePendingChanged() reads client->client, so it runs where that is stable: in
 // the client's thread or under the session mutex (see PushClientState). Its postEvent() may run
 // with the session mutex held, as the inbox's wake-up post does; Qt's posted-event lock is taken
-// inside ours and never the other way round, and the event's handler takes the session mutex
-// only through pending(), outside every delivery.
+// inside ours and never the other way round. The event's handler takes the session mutex only
+// through pending(), from the event loop, where no code of ours holds it (deliveries emit
+// without it, so even a nested event loop in a slot is safe).
 
 #include <QtPush/pushsession.h>
 
