@@ -97,6 +97,8 @@ void PushQmlClient::bind()
     }
     if (m_target) {
         connect(m_target, &PushClient::closed, this, &PushQmlClient::closedChanged);
+        // Arrivals, drops and pulls from C++ (coalesced per event-loop turn by the core).
+        connect(m_target, &PushClient::pendingChanged, this, &PushQmlClient::pendingChanged);
         // A client deleted from elsewhere (DELETE over the network, the session deleted).
         connect(m_target, &QObject::destroyed, this, &PushQmlClient::closedChanged);
         updateStreaming();

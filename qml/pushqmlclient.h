@@ -42,8 +42,9 @@ public:
     void setRegistry(PushRegistry *registry);
     bool isStreaming() const { return m_streaming; }
     void setStreaming(bool streaming);
-    //! Messages waiting for pull(). The core announces no change of it, so it is read again
-    //! after each pull(), close() and change of `streaming`; 0 while streaming.
+    //! Messages waiting for pull(); 0 while streaming. Live: it follows arrivals, drops and
+    //! pulls made from C++ (PushClient::pendingChanged, once per event-loop turn at most), and
+    //! this object's own pull() and close() update it at once.
     int pending() const;
     bool isClosed() const;
 

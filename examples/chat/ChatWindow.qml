@@ -25,6 +25,14 @@ ApplicationWindow {
             field.clear()
     }
 
+    //! What a bubble says: the text of a chat message; for an object without a text (or
+    //! with a text that is not a string), the object as JSON.
+    function bodyOf(chat) {
+        if (typeof chat.text === "string" && chat.text !== "")
+            return chat.text
+        return JSON.stringify(chat)
+    }
+
     function colorFor(name) {
         const colors = ["#1e88e5", "#43a047", "#e53935", "#8e24aa", "#fb8c00", "#00897b"]
         let hash = 7
@@ -47,13 +55,14 @@ ApplicationWindow {
         session: window.room
         client: window.clientId
         // Anyone may push to the room (curl, another program): show what is not a chat
-        // message as text from "someone".
+        // message as text from "someone", and an object without a text as its JSON, never
+        // as an empty bubble.
         onMessageReceived: (message) => {
             const isObject = message !== null && typeof message === "object"
                     && !Array.isArray(message)
             const chat = isObject ? message : { text: JSON.stringify(message) }
             const from = String(chat.from ?? qsTr("someone"))
-            messages.append({ from: from, text: String(chat.text ?? ""),
+            messages.append({ from: from, text: window.bodyOf(chat),
                               time: String(chat.time ?? ""), mine: from === window.userName })
         }
     }

@@ -25,6 +25,20 @@ QtObject {
         return v === 0 ? "0" : v.toFixed(1)
     }
 
+    //! A label of an axis whose top is \a top and whose labels are top / 4 apart: every label of
+    //! one axis has the same unit and the same number of decimals ("0 5 10 15 20",
+    //! "0 2.5 k 5.0 k ..."), unlike rate(), which picks a format per value.
+    function axis(value, top) {
+        const divisor = top >= 1e7 ? 1e6 : top >= 1e4 ? 1e3 : 1
+        const suffix = divisor === 1e6 ? " M" : divisor === 1e3 ? " k" : ""
+        const step = top / 4 / divisor
+        const decimals = Number.isInteger(step) ? 0 : 1
+        const v = Number(value || 0) / divisor
+        if (v === 0)
+            return "0"
+        return v.toLocaleString(Qt.locale("en_US"), "f", decimals) + suffix
+    }
+
     function bytes(value) {
         if (value === undefined)
             return "\u2013"

@@ -8,7 +8,11 @@ import QtPush
 Rectangle {
     id: bar
     required property PushMonitor monitor
+    //! The answer to the last push, about bar.resultSession only. It is cleared when another
+    //! session is picked and whenever the connection drops or is made again: message ids are
+    //! per session and start again at 1 when the server restarts, so an old "#12" would mislead.
     property string result
+    property string resultSession
 
     implicitHeight: 56
     color: Theme.card
@@ -27,18 +31,30 @@ Rectangle {
     function send() {
         if (field.text === "" || !bar.enabled)
             return
+        bar.resultSession = bar.monitor.watchedSession
         if (bar.monitor.push(bar.message(field.text)))
             bar.result = "Sending..."
         else
             bar.result = "Not sent: the dashboard is not connected."
     }
 
+    function clearResult() {
+        bar.result = ""
+        bar.resultSession = ""
+    }
+
     Connections {
         target: bar.monitor
         function onPushed(session, id, clients) {
+            if (session !== bar.monitor.watchedSession)
+                return // the answer to a push made before another session was picked
+            bar.resultSession = session
             bar.result = "#" + id + " queued for " + clients + (clients === 1 ? " client" : " clients")
             field.clear()
         }
+        function onWatchedSessionChanged() { bar.clearResult() }
+        function onConnected() { bar.clearResult() }
+        function onDisconnected() { bar.clearResult() }
     }
 
     RowLayout {

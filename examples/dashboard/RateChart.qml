@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Messages per second over the last two minutes: pushed (all sessions) and delivered (frames
-// written to network clients), one sample per tick of the admin stream.
+// written to network clients). Each sample carries the time it arrived and the x axis is time,
+// so an outage shows as a shaded gap of its real length and the labels below stay true.
 import QtQuick
 import QtQuick.Layouts
 import QtPush
@@ -8,30 +9,84 @@ import QtPush
 Card {
     id: chart
     required property PushMonitor monitor
-    //! How many ticks the chart keeps: two minutes at the stream's one tick a second.
-    property int capacity: 120
-    //! Oldest first; each {pushed, delivered}.
+    //! How much time the chart shows, in milliseconds.
+    property real span: 120000
+    //! A pause between samples longer than this is a gap, even without a disconnect (the
+    //! stream ticks once a second; a loaded machine may be late by a tick or so).
+    property real gapAfter: 2500
+    //! Oldest first; each {t (ms since the epoch), pushed, delivered}, or {t, gap: true} where
+    //! the connection was lost.
     property var samples: []
+    //! The right edge of the chart: the current time, moved on every sample and every second.
+    property real now: Date.now()
+
+    readonly property bool live: monitor.status === PushMonitor.Connected
+    //! The samples split into the runs that have no gap inside: one line each.
+    readonly property var runs: {
+        const result = []
+        let run = []
+        for (const s of samples) {
+            const broken = s.gap || (run.length > 0 && s.t - run[run.length - 1].t > gapAfter)
+            if (broken && run.length > 0) {
+                result.push(run)
+                run = []
+            }
+            if (!s.gap)
+                run.push(s)
+        }
+        if (run.length > 0)
+            result.push(run)
+        return result
+    }
+    readonly property var lastSample: {
+        for (let i = samples.length - 1; i >= 0; --i) {
+            if (!samples[i].gap)
+                return samples[i]
+        }
+        return null
+    }
 
     title: "Messages per second"
-    subtitle: "last " + Math.round(chart.capacity / 60) + " minutes"
+    subtitle: "last " + Math.round(chart.span / 60000) + " minutes"
+              + (chart.live || !chart.lastSample ? "" : ", offline")
+
+    function append(sample) {
+        const oldest = sample.t - chart.span - chart.gapAfter
+        const next = chart.samples.filter((s) => s.t >= oldest)
+        next.push(sample)
+        chart.now = sample.t
+        chart.samples = next
+    }
 
     Connections {
         target: chart.monitor
         function onTicked() {
             const server = chart.monitor.server
-            const next = chart.samples.slice(Math.max(0, chart.samples.length - chart.capacity + 1))
-            next.push({ pushed: Number(server.pushRate || 0), delivered: Number(server.deliveryRate || 0) })
-            chart.samples = next
+            chart.append({ t: Date.now(), pushed: Number(server.pushRate || 0),
+                           delivered: Number(server.deliveryRate || 0) })
         }
+        function onDisconnected() {
+            if (chart.lastSample)
+                chart.append({ t: Date.now(), gap: true })
+        }
+    }
+
+    // The time axis moves on while no sample comes, so a gap grows as long as the outage does.
+    Timer {
+        interval: 1000
+        repeat: true
+        running: chart.visible && !chart.live
+        onTriggered: chart.now = Date.now()
     }
 
     // The top of the scale: the first of 4, 8, 20, 40, 80, 200, ... above the largest sample,
     // so that the four grid lines fall on round numbers (1, 2, 5, 10, 20, 50, ... apart).
     readonly property real scaleTop: {
         let top = 0
-        for (const s of samples)
-            top = Math.max(top, s.pushed, s.delivered)
+        for (const s of samples) {
+            if (!s.gap)
+                top = Math.max(top, s.pushed, s.delivered)
+        }
         for (let power = 1; power < 1e12; power *= 10) {
             for (const step of [4, 8, 20]) {
                 if (step * power >= top)
@@ -55,10 +110,10 @@ Card {
                     objectName: "legend:" + modelData.name
                     font.pixelSize: Theme.smallFont
                     color: Theme.muted
-                    text: {
-                        const last = chart.samples.length ? chart.samples[chart.samples.length - 1] : null
-                        return modelData.name + " " + Format.rate(last ? last[modelData.name] : 0)
-                    }
+                    // The latest figure seen, marked as such while not live (never a made-up 0).
+                    text: modelData.name + " "
+                          + Format.rate(chart.lastSample ? chart.lastSample[modelData.name] : undefined)
+                          + (chart.live || !chart.lastSample ? "" : " (last seen)")
                 }
             }
         }
@@ -67,18 +122,19 @@ Card {
     Item {
         anchors.fill: parent
 
-        // Scale labels on the left, the plot to their right.
+        // Scale labels on the left, one format for the whole axis, the plot to their right.
         Repeater {
             model: 5
             delegate: Text {
                 required property int index
+                objectName: "axisLabel:" + index
                 x: 0
                 width: 44
                 y: plot.y + plot.height * index / 4 - height / 2
                 horizontalAlignment: Text.AlignRight
                 font.pixelSize: Theme.smallFont - 1
                 color: Theme.muted
-                text: Format.rate(chart.scaleTop * (4 - index) / 4)
+                text: Format.axis(chart.scaleTop * (4 - index) / 4, chart.scaleTop)
             }
         }
 
@@ -91,31 +147,36 @@ Card {
             height: parent.height - 24
             renderStrategy: Canvas.Cooperative
 
-            readonly property int sampleCount: chart.samples.length
+            readonly property int sampleCount: chart.samples.filter((s) => !s.gap).length
+            readonly property int segmentCount: chart.runs.length
+            //! When the newest line starts (ms since the epoch); 0 without samples.
+            readonly property real lastRunStart: chart.runs.length ? chart.runs[chart.runs.length - 1][0].t : 0
             onWidthChanged: requestPaint()
             onHeightChanged: requestPaint()
             Connections {
                 target: chart
                 function onSamplesChanged() { plot.requestPaint() }
+                function onNowChanged() { plot.requestPaint() }
             }
 
-            function line(ctx, key, color) {
-                const samples = chart.samples
-                if (samples.length < 2)
-                    return
-                const dx = width / (chart.capacity - 1)
-                const x0 = width - (samples.length - 1) * dx
+            function xOf(t) {
+                return width - (chart.now - t) * width / chart.span
+            }
+
+            function line(ctx, run, key, color) {
                 const yOf = (v) => height - height * v / chart.scaleTop
                 ctx.beginPath()
-                ctx.moveTo(x0, yOf(samples[0][key]))
-                for (let i = 1; i < samples.length; ++i)
-                    ctx.lineTo(x0 + i * dx, yOf(samples[i][key]))
+                ctx.moveTo(xOf(run[0].t), yOf(run[0][key]))
+                for (let i = 1; i < run.length; ++i)
+                    ctx.lineTo(xOf(run[i].t), yOf(run[i][key]))
+                if (run.length === 1) // a lone sample between gaps: a short tick, not nothing
+                    ctx.lineTo(xOf(run[0].t) + 2, yOf(run[0][key]))
                 ctx.strokeStyle = color
                 ctx.lineWidth = 2
                 ctx.stroke()
                 // A light fill under the line makes the two series easy to tell apart.
-                ctx.lineTo(width, height)
-                ctx.lineTo(x0, height)
+                ctx.lineTo(xOf(run[run.length - 1].t), height)
+                ctx.lineTo(xOf(run[0].t), height)
                 ctx.closePath()
                 ctx.fillStyle = Qt.rgba(color.r, color.g, color.b, 0.10)
                 ctx.fill()
@@ -133,16 +194,27 @@ Card {
                     ctx.lineTo(width, y)
                     ctx.stroke()
                 }
-                line(ctx, "delivered", Theme.deliveredLine)
-                line(ctx, "pushed", Theme.pushedLine)
+                // Gaps: between two runs, and from the last sample to now while not live.
+                const runs = chart.runs
+                ctx.fillStyle = Qt.rgba(0.5, 0.55, 0.62, 0.14)
+                for (let i = 0; i < runs.length; ++i) {
+                    const from = runs[i][runs[i].length - 1].t
+                    const to = i + 1 < runs.length ? runs[i + 1][0].t : (chart.live ? from : chart.now)
+                    if (to > from)
+                        ctx.fillRect(xOf(from), 0, xOf(to) - xOf(from), height)
+                }
+                for (const run of runs) {
+                    line(ctx, run, "delivered", Theme.deliveredLine)
+                    line(ctx, run, "pushed", Theme.pushedLine)
+                }
             }
         }
 
-        // Time labels under the plot: the newest sample is at the right edge.
+        // Time labels under the plot; the right edge is now, so these hold at any time.
         Repeater {
             model: [
-                { text: Math.round(chart.capacity / 60) + " min ago", at: 0 },
-                { text: Math.round(chart.capacity / 120) + " min ago", at: 0.5 },
+                { text: Math.round(chart.span / 60000) + " min ago", at: 0 },
+                { text: Math.round(chart.span / 120000) + " min ago", at: 0.5 },
                 { text: "now", at: 1 }
             ]
             delegate: Text {
@@ -157,7 +229,7 @@ Card {
 
         Text {
             anchors.centerIn: plot
-            visible: chart.samples.length < 2
+            visible: plot.sampleCount < 2
             color: Theme.muted
             font.pixelSize: Theme.bodyFont
             text: "The chart fills in once a second while the dashboard is connected."

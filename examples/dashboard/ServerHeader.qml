@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The top bar: which server, whether the view is live, and the server's own figures.
+// The top bar: which server, whether the view is live, and the server's own figures (dimmed,
+// with the time they are from, while the view is not live).
 import QtQuick
 import QtQuick.Layouts
 import QtPush
@@ -11,6 +12,10 @@ Rectangle {
     required property string embeddedError
 
     readonly property var figures: monitor.server
+    readonly property bool live: monitor.status === PushMonitor.Connected
+    //! The figures are the last ones seen: shown dimmed, every one alike, with the time they
+    //! are from, rather than bright as if current.
+    readonly property bool stale: !live && Object.keys(figures).length > 0
 
     implicitHeight: 72
     color: Theme.header
@@ -19,6 +24,7 @@ Rectangle {
         property alias label: labelText.text
         property alias value: valueText.text
         spacing: 2
+        opacity: header.stale ? 0.45 : 1
         Text {
             id: valueText
             objectName: parent.objectName + "Value"
@@ -29,6 +35,7 @@ Rectangle {
         }
         Text {
             id: labelText
+            objectName: parent.objectName + "Label"
             Layout.alignment: Qt.AlignRight
             font.pixelSize: Theme.smallFont
             color: Theme.headerMuted
@@ -92,12 +99,17 @@ Rectangle {
                 }
             }
             Text {
+                objectName: "serverLine"
                 Layout.fillWidth: true
                 elide: Text.ElideMiddle
                 font.pixelSize: Theme.smallFont
                 color: Theme.headerMuted
                 text: (header.embedded ? "embedded server at " : "")
                       + (header.monitor.url.toString() || "no server")
+                      + (header.stale && header.monitor.serverTime.getTime()
+                         ? "  \u00b7  figures as of "
+                           + Qt.formatTime(header.monitor.serverTime, "hh:mm:ss")
+                         : "")
             }
         }
 
@@ -106,7 +118,13 @@ Rectangle {
         Figure { objectName: "clients"; label: "clients"; value: Format.count(header.figures.clients) }
         Figure { objectName: "pushRate"; label: "pushed / s"; value: Format.rate(header.figures.pushRate) }
         Figure { objectName: "deliveryRate"; label: "delivered / s"; value: Format.rate(header.figures.deliveryRate) }
-        Figure { objectName: "memory"; label: "memory"; value: Format.bytes(header.figures.residentBytes) }
+        // residentBytes is the resident memory of the server's process. Embedded, that process
+        // is this dashboard itself: its GUI, QML engine and render buffers, not a server's cost.
+        Figure {
+            objectName: "memory"
+            label: header.embedded ? "memory (whole app)" : "server memory"
+            value: Format.bytes(header.figures.residentBytes)
+        }
         Figure { objectName: "uptime"; label: "uptime"; value: Format.duration(header.figures.uptime) }
     }
 }

@@ -13,9 +13,21 @@ Card {
     signal selected(string session)
 
     title: "Sessions"
-    subtitle: pane.model.count === pane.total
-              ? Format.count(pane.total)
-              : Format.count(pane.model.count) + " of " + Format.count(pane.total)
+    subtitle: (pane.model.count === pane.total
+               ? Format.count(pane.total)
+               : Format.count(pane.model.count) + " of " + Format.count(pane.total))
+              + (pane.holding ? "  \u00b7  order held while the pointer is on the list" : "")
+
+    //! Rows do not move under the pointer: while it is over the list, or the list is scrolled
+    //! or a row pressed, the order holds (figures still update in place); it resorts after.
+    readonly property bool holdOrder: listHover.hovered || list.moving || list.dragging
+    //! Whether holding is visible to the user: only an order by a changing figure moves rows.
+    readonly property bool holding: holdOrder && pane.model.sortKey !== SessionFilterModel.ById
+    Binding {
+        target: pane.model
+        property: "holdOrder"
+        value: pane.holdOrder
+    }
 
     readonly property int clientsWidth: 70
     readonly property int pushedWidth: 90
@@ -94,6 +106,7 @@ Card {
             boundsBehavior: Flickable.StopAtBounds
             keyNavigationEnabled: false
             ScrollBar.vertical: ScrollBar { }
+            HoverHandler { id: listHover }
             Keys.onUpPressed: pane.select(pane.model.indexOf(pane.selectedSession) - 1)
             Keys.onDownPressed: pane.select(pane.model.indexOf(pane.selectedSession) + 1)
 

@@ -59,6 +59,17 @@ void SessionFilterModel::setSortKey(SortKey key)
     Q_EMIT sortKeyChanged();
 }
 
+void SessionFilterModel::setHoldOrder(bool hold)
+{
+    if (m_holdOrder == hold)
+        return;
+    m_holdOrder = hold;
+    // Without dynamic sorting a changed value updates its row in place; inserts and removals
+    // still pass through. Turning it back on sorts once.
+    setDynamicSortFilter(!hold);
+    Q_EMIT holdOrderChanged();
+}
+
 int SessionFilterModel::indexOf(const QString &session) const
 {
     for (int row = 0; row < rowCount(); ++row) {

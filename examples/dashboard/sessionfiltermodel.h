@@ -15,6 +15,10 @@
     nothing is reset). Numeric keys sort the largest first; ties, and ById, go by id. Roles are
     looked up by name (session, clients, pushed, rate), so any model with those roles will do.
 
+    holdOrder freezes the order while a person points at or works in the list: figures keep
+    updating in place, sessions still come and go, but no row moves under the pointer. Set back
+    to false, the rows take their sorted places again (a layout change, not a reset).
+
     Ownership: as for any QML object; the source model is not owned. GUI thread only.
 */
 class SessionFilterModel : public QSortFilterProxyModel
@@ -24,6 +28,7 @@ class SessionFilterModel : public QSortFilterProxyModel
     Q_PROPERTY(QString filterText READ filterText WRITE setFilterText NOTIFY filterTextChanged)
     Q_PROPERTY(SortKey sortKey READ sortKey WRITE setSortKey NOTIFY sortKeyChanged)
     Q_PROPERTY(int count READ count NOTIFY countChanged)
+    Q_PROPERTY(bool holdOrder READ holdsOrder WRITE setHoldOrder NOTIFY holdOrderChanged)
 public:
     enum SortKey { ById, ByClients, ByMessages, ByRate };
     Q_ENUM(SortKey)
@@ -36,6 +41,8 @@ public:
     SortKey sortKey() const { return m_sortKey; }
     void setSortKey(SortKey key);
     int count() const { return m_count; }
+    bool holdsOrder() const { return m_holdOrder; }
+    void setHoldOrder(bool hold);
 
     //! The row of \a session, or -1 when it is filtered out or unknown.
     Q_INVOKABLE int indexOf(const QString &session) const;
@@ -46,6 +53,7 @@ Q_SIGNALS:
     void filterTextChanged();
     void sortKeyChanged();
     void countChanged();
+    void holdOrderChanged();
 
 protected:
     bool lessThan(const QModelIndex &left, const QModelIndex &right) const override;
@@ -58,4 +66,5 @@ private:
     int m_sessionRole = -1;
     int m_keyRole = -1;
     int m_count = 0;
+    bool m_holdOrder = false;
 };

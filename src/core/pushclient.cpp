@@ -20,7 +20,15 @@ bool isMessageReceived(const QMetaMethod &signal)
 {
     return signal == QMetaMethod::fromSignal(&PushClient::messageReceived);
 }
+
+const QEvent::Type PendingEvent = static_cast<QEvent::Type>(QEvent::registerEventType());
 } // namespace
+
+void postPendingChanged(PushClientState *client)
+{
+    if (client->client && !client->pendingPosted.exchange(true, std::memory_order_relaxed))
+        QCoreApplication::postEvent(client->client, new QEvent(PendingEvent));
+}
 
 PushClient::PushClient(std::unique_ptr<PushClientPrivate> dd) : d(std::move(dd)) { }
 
@@ -165,6 +173,13 @@ bool PushClient::event(QEvent *event)
             d->session->leaveThread(d->state);
             QCoreApplication::postEvent(this, new QEvent(AttachEvent));
         }
+    } else if (event->type() == PendingEvent) {
+        // Cleared before reading, so a change made after the read posts another event.
+        d->state->pendingPosted.store(false, std::memory_order_relaxed);
+        const int now = pending();
+        if (d->state->notifiedPending.exchange(now, std::memory_order_relaxed) != now)
+            Q_EMIT pendingChanged();
+        return true;
     } else if (event->type() == AttachEvent) {
         if (!isClosed()) {
             // Local references: a slot run by the flush may delete this very client.
@@ -184,6 +199,11 @@ void PushClient::connectNotify(const QMetaMethod &signal)
     if (isMessageReceived(signal)) {
         d->state->receiversChanged.store(true);
         QCoreApplication::postEvent(this, new QEvent(AttachEvent));
+    } else if (signal == QMetaMethod::fromSignal(&PushClient::pendingChanged)) {
+        // From now on changes post a PendingEvent; the new receiver read pending() itself, so
+        // the next change is announced whatever the last announced value was.
+        d->state->notifiedPending.store(-1, std::memory_order_relaxed);
+        d->state->watchesPending.store(true, std::memory_order_relaxed);
     }
 }
 

@@ -38,7 +38,7 @@ class QTPUSHCORE_EXPORT PushClient : public QObject
     Q_OBJECT
     Q_PROPERTY(QVariant key READ key CONSTANT)
     Q_PROPERTY(QString keyString READ keyString CONSTANT)
-    Q_PROPERTY(int pending READ pending)
+    Q_PROPERTY(int pending READ pending NOTIFY pendingChanged)
     Q_PROPERTY(bool closed READ isClosed NOTIFY closed)
     Q_PROPERTY(quint64 lastMessageId READ lastMessageId)
 
@@ -53,6 +53,7 @@ public:
     PushSession *session() const;
 
     //! Unconsumed messages queued for this client, at most PushSession::maxBuffer. Thread-safe.
+    //! pendingChanged() announces changes, in the client's thread.
     int pending() const;
 
     //! The id of the message most recently consumed (pulled or emitted); 0 before the first.
@@ -80,6 +81,12 @@ Q_SIGNALS:
     //! \a dropped messages meant for this client were lost because its buffer was full.
     void overflowed(int dropped);
     void closed();
+    //! pending() changed: messages arrived, were pulled or streamed, dropped (a lowered
+    //! maxBuffer) or discarded by close(). Emitted in the client's thread, at most once per
+    //! event-loop turn, when the value differs from the one last announced; never from inside
+    //! push(), tryPull() or pull(), so a slot may push or pull freely. Costs nothing until
+    //! something connects to it.
+    void pendingChanged();
 
 protected:
     bool event(QEvent *event) override;

@@ -41,6 +41,12 @@ public:
     //! NewSession). A null or empty id returns nullptr with a warning. The pointer stays valid
     //! until the session is deleted.
     PushSession *session(const QVariant &id);
+    //! The Go package's older NewSession(sessionID, clientID, maxChannelBuffer): returns the
+    //! session with \a id (created if needed) after setting its maxBuffer to \a maxBuffer and
+    //! making its client \a firstClientId in the calling thread (newClient(); an existing client
+    //! is kept). Returns nullptr with a warning for an empty id or a \a maxBuffer below 1.
+    //! Thread-safe; never blocks.
+    PushSession *session(const QVariant &id, const QVariant &firstClientId, int maxBuffer);
     //! The session with \a id, or nullptr.
     PushSession *findSession(const QVariant &id) const;
     bool exists(const QVariant &id) const;

@@ -203,6 +203,7 @@ void PushSessionState::enqueue(PushClientState *client, const PushMessage &messa
         ++client->droppedUnreported;
     }
     client->queued.store(int(client->queue.size()), std::memory_order_relaxed);
+    notePendingChanged(client);
 }
 
 PushMessage PushSessionState::takeFirstQueued(PushClientState *client)
@@ -364,6 +365,7 @@ void PushSessionState::flush(PushClientState *client)
         const PushMessage message = takeFirstQueued(client);
         client->queued.store(int(client->queue.size()), std::memory_order_relaxed);
         client->lastId.store(message.id, std::memory_order_relaxed);
+        notePendingChanged(client);
         Q_EMIT client->client->messageReceived(message.data);
     }
 }
@@ -492,6 +494,7 @@ bool PushSessionState::takeQueued(const PushClientStatePtr &client, PushMessage 
     *message = takeFirstQueued(client.get());
     client->queued.store(int(client->queue.size()), std::memory_order_relaxed);
     client->lastId.store(message->id, std::memory_order_relaxed);
+    notePendingChanged(client.get());
     return true;
 }
 
@@ -520,6 +523,8 @@ void PushSessionState::close(const PushClientStatePtr &client, bool deleteObject
             client->group->wakeCondition.wakeAll(); // a blocked pull() returns at once
         }
         homeless.removeOne(client);
+        if (wasOpen)
+            notePendingChanged(client.get()); // pending() reads 0 from now on
         PushClient *object = client->client;
         if (!object)
             return;
@@ -614,6 +619,9 @@ void PushSession::setMaxBuffer(int maxBuffer)
         if (d->state->maxBuffer == maxBuffer)
             return;
         d->state->maxBuffer = maxBuffer;
+        // pending() is capped by maxBuffer, so a watched client may read another value now.
+        for (const PushClientStatePtr &client : std::as_const(d->state->clients))
+            notePendingChanged(client.get());
     }
     Q_EMIT maxBufferChanged();
 }

@@ -116,6 +116,14 @@ public:
     bool exists(const QVariant &clientId) const;
     //! Closes and removes the client; it is deleted in its own thread. Safe on a missing id.
     void deleteClient(const QVariant &clientId);
+    //! The Go package's older Session.Pull(clientID): PushClient::pull() on the client with
+    //! \a clientId. Blocks the calling thread, which must be the client's, for up to \a timeoutMs
+    //! (-1: forever); sets \a ok to false and returns an invalid QVariant on timeout, when the
+    //! client is closed or when there is no such client (with a warning).
+    QVariant pull(const QVariant &clientId, int timeoutMs = -1, bool *ok = nullptr);
+    //! PushClient::tryPull() on the client with \a clientId: false when nothing is queued or
+    //! there is no such client. Never blocks; call it from the client's thread.
+    bool tryPull(const QVariant &clientId, QVariant *message);
     //! The ids of all clients, as they were given to newClient(), ordered by their string form.
     QVariantList clients() const;
     int count() const;

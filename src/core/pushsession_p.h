@@ -20,6 +20,18 @@
 //   the inbox's dropped run or the client's droppedUnreported, so the client learns of it.
 // An inbox that drops its newest message (DropNewest) drops every later one until it is
 // drained, so that its ids and its dropped run stay contiguous.
+//
+// PushClient::pendingChanged: whoever changes a client's queue (enqueue, a pull, a flush, close)
+// calls notePendingChanged(). Until something connects to that signal it is one relaxed atomic
+// load. Once watched, the first change of a turn posts one event to the client, in its thread,
+// which reads pending() and emits if the value differs from the last one it announced: one
+// signal per event-loop turn however many messages arrived, and no lock or signal on the fan-out
+// path itself. notePendingChanged() reads client->client, so it runs where that is stable: in
+// the client's thread or under the session mutex (see PushClientState). Its postEvent() may run
+// with the session mutex held, as the inbox's wake-up post does; Qt's posted-event lock is taken
+// inside ours and never the other way round. The event's handler takes the session mutex only
+// through pending(), from the event loop, where no code of ours holds it (deliveries emit
+// without it, so even a nested event loop in a slot is safe).
 
 #include <QtPush/pushsession.h>
 
@@ -66,6 +78,9 @@ struct PushClientState
     std::atomic<bool> receiversChanged{true};
     std::atomic<int> queued{0};
     std::atomic<quint64> lastId{0};
+    std::atomic<bool> watchesPending{false}; // something connected to pendingChanged, ever
+    std::atomic<bool> pendingPosted{false}; // a pending event is on its way to the client
+    std::atomic<int> notifiedPending{-1}; // last value pendingChanged announced; -1: none yet
 
     // Owned by the group's thread; guarded by the session mutex while homeless.
     bool streaming = false;
@@ -81,6 +96,17 @@ struct PushClientState
     const QString keyString;
 };
 using PushClientStatePtr = std::shared_ptr<PushClientState>;
+
+// Defined in pushclient.cpp: posts the event that makes a watched client compare and announce
+// pending(), unless one is on its way already.
+void postPendingChanged(PushClientState *client);
+
+// See the top of this file. Inline, so that an unwatched client pays one relaxed load.
+inline void notePendingChanged(PushClientState *client)
+{
+    if (client->watchesPending.load(std::memory_order_relaxed))
+        postPendingChanged(client);
+}
 
 // The clients of one session that live in one thread, and the messages on their way to them.
 struct PushThreadGroup : std::enable_shared_from_this<PushThreadGroup>

@@ -25,6 +25,10 @@ private Q_SLOTS:
     void tryPullReturnsFalseWhenNothingIsQueued();
     void tryPullTakesOldestFirstAndConsumes();
     void pendingCountsWhatIsQueued();
+    void pendingChangedOncePerTurnAfterPushesAndPulls();
+    void pendingChangedOnlyWhenTheValueChanges();
+    void pendingChangedOnCloseAndLoweredMaxBuffer();
+    void pendingChangedInTheClientsThread();
     void lastMessageIdFollowsConsumption();
     void sameThreadStreamingDeliversInsidePush();
     void streamedMessageIsConsumed();
@@ -97,6 +101,106 @@ void tst_PushClient::pendingCountsWhatIsQueued()
     QVariant message;
     QVERIFY(client->tryPull(&message));
     QCOMPARE(client->pending(), 1);
+}
+
+void tst_PushClient::pendingChangedOncePerTurnAfterPushesAndPulls()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    QSignalSpy spy(client, &PushClient::pendingChanged);
+    for (int i = 1; i <= 3; ++i)
+        session->push(i);
+    QCOMPARE(spy.count(), 0); // never from inside push()
+    QTRY_COMPARE(spy.count(), 1);
+    QCoreApplication::processEvents(); // nothing else was posted: three pushes, one signal
+    QCOMPARE(spy.count(), 1);
+    QCOMPARE(client->pending(), 3);
+    QVariant message;
+    QVERIFY(client->tryPull(&message));
+    QVERIFY(client->tryPull(&message));
+    QCOMPARE(spy.count(), 1); // never from inside tryPull()
+    QTRY_COMPARE(spy.count(), 2);
+    QCoreApplication::processEvents();
+    QCOMPARE(spy.count(), 2);
+    QCOMPARE(client->pending(), 1);
+}
+
+void tst_PushClient::pendingChangedOnlyWhenTheValueChanges()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    session->setMaxBuffer(2);
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    QSignalSpy spy(client, &PushClient::pendingChanged);
+    session->push(1);
+    session->push(2);
+    QTRY_COMPARE(spy.count(), 1);
+    QCOMPARE(client->pending(), 2);
+    session->push(3); // the buffer is full: the oldest goes, pending stays 2
+    session->push(4);
+    QCoreApplication::processEvents();
+    QCOMPARE(spy.count(), 1);
+    QVariant message;
+    QVERIFY(client->tryPull(&message)); // then a push in the same turn: back to 2
+    QCOMPARE(message.toInt(), 3);
+    session->push(5);
+    QCoreApplication::processEvents();
+    QCOMPARE(spy.count(), 1);
+    QCOMPARE(client->pending(), 2);
+}
+
+void tst_PushClient::pendingChangedOnCloseAndLoweredMaxBuffer()
+{
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    PushClient *client = session->newClient(QStringLiteral("c"));
+    QList<int> seen;
+    connect(client, &PushClient::pendingChanged, this, [&] { seen.append(client->pending()); });
+    for (int i = 1; i <= 5; ++i)
+        session->push(i);
+    QTRY_COMPARE(seen, (QList<int>{5}));
+    session->setMaxBuffer(3); // pending() is capped by the buffer at once
+    QTRY_COMPARE(seen, (QList<int>{5, 3}));
+    client->close(); // drops the queue
+    QTRY_COMPARE(seen, (QList<int>{5, 3, 0}));
+}
+
+void tst_PushClient::pendingChangedInTheClientsThread()
+{
+    WorkerThread worker; // outlives the registry
+    PushRegistry registry;
+    PushSession *session = registry.session(QStringLiteral("s"));
+    session->setMaxBuffer(100);
+    QMutex mutex;
+    QList<int> seen;
+    QList<QThread *> threads;
+    PushClient *client = nullptr;
+    worker.run([&] {
+        client = session->newClient(QStringLiteral("w"));
+        connect(client, &PushClient::pendingChanged, worker.context(), [&] {
+            const int pending = client->pending();
+            QMutexLocker locker(&mutex);
+            seen.append(pending);
+            threads.append(QThread::currentThread());
+        });
+    });
+    for (int i = 1; i <= 10; ++i)
+        session->push(i);
+    const auto last = [&] {
+        QMutexLocker locker(&mutex);
+        return seen.isEmpty() ? -1 : seen.last();
+    };
+    QTRY_COMPARE(last(), 10);
+    worker.run([&] {
+        QVariant message;
+        while (client->tryPull(&message)) { }
+    });
+    QTRY_COMPARE(last(), 0);
+    QMutexLocker locker(&mutex);
+    QVERIFY(seen.size() <= 12); // coalesced: at most one per turn of the worker, not per message
+    for (QThread *thread : std::as_const(threads))
+        QCOMPARE(thread, worker.thread());
 }
 
 void tst_PushClient::lastMessageIdFollowsConsumption()

@@ -11,9 +11,11 @@
 
 #include "serverfixture.h"
 
+#include <QtCore/QDateTime>
 #include <QtCore/QTimer>
 #include <QtGui/QImage>
 #include <QtQml/QQmlApplicationEngine>
+#include <QtQml/QQmlComponent>
 #include <QtQml/QQmlExtensionPlugin>
 #include <QtQuick/QQuickItem>
 #include <QtQuick/QQuickWindow>
@@ -65,6 +67,7 @@ private Q_SLOTS:
     void filtersThousandsOfSessions();
     void sortsByTheBusiestSession();
     void chartsMessagesPerSecond();
+    void axisLabelsShareOneFormat();
     void savesAScreenshot();
     void showsTheServerGoingAwayAndComingBack();
     void withoutAUrlServesThisProcess();
@@ -190,6 +193,8 @@ void tst_Dashboard::showsTheServersFigures()
     QVERIFY(textOf(item(QStringLiteral("memoryValue"))).endsWith(QStringLiteral("MiB")));
     // 20 to 60 pushes a second to team-design, 10 to alice and 2 to ops-alerts (timers drift).
     QTRY_VERIFY_WITH_TIMEOUT(textOf(item(QStringLiteral("pushRateValue"))).toDouble() >= 10, 10000);
+    QCOMPARE(textOf(item(QStringLiteral("memoryLabel"))), QStringLiteral("server memory"));
+    QCOMPARE(item(QStringLiteral("connections"))->opacity(), 1.0);
 }
 
 void tst_Dashboard::selectingASessionShowsItsClients()
@@ -251,6 +256,14 @@ void tst_Dashboard::pushFieldReachesTheSelectedSession()
     QTRY_VERIFY(textOf(item(QStringLiteral("pushResult")))
                         .endsWith(QStringLiteral("queued for 4 clients")));
     QCOMPARE(textOf(item(QStringLiteral("pushField"))), QString());
+
+    // The answer was about alice: picking another session clears it, and so does coming back.
+    click(item(QStringLiteral("session:ops-alerts")));
+    QTRY_COMPARE(item(QStringLiteral("clientList"))->property("count").toInt(), 2);
+    QCOMPARE(textOf(item(QStringLiteral("pushResult"))), QString());
+    click(item(QStringLiteral("session:alice")));
+    QTRY_COMPARE(item(QStringLiteral("clientList"))->property("count").toInt(), 4);
+    QCOMPARE(textOf(item(QStringLiteral("pushResult"))), QString());
 }
 
 void tst_Dashboard::filtersThousandsOfSessions()
@@ -288,6 +301,21 @@ void tst_Dashboard::sortsByTheBusiestSession()
         return design && alice && ops && design->y() < alice->y() && alice->y() < ops->y()
                 && ops->y() < 3 * design->height();
     }(), 10000);
+
+    // The pointer over the list holds the order, and says so; moved away, rows sort again.
+    QObject *model = list->property("model").value<QObject *>();
+    QVERIFY(model);
+    QCOMPARE(model->property("holdOrder").toBool(), false);
+    QTest::mouseMove(m_window, list->mapToScene(QPointF(list->width() / 2, 10)).toPoint());
+    QTRY_VERIFY(model->property("holdOrder").toBool());
+    QQuickItem *pane = list->parentItem();
+    while (pane && !pane->property("holding").isValid())
+        pane = pane->parentItem();
+    QVERIFY(pane);
+    QVERIFY(pane->property("subtitle").toString().contains(QStringLiteral("order held")));
+    QTest::mouseMove(m_window, QPoint(m_window->width() - 10, m_window->height() - 10));
+    QTRY_VERIFY(!model->property("holdOrder").toBool());
+    QVERIFY(!pane->property("subtitle").toString().contains(QStringLiteral("order held")));
 }
 
 void tst_Dashboard::chartsMessagesPerSecond()
@@ -295,6 +323,41 @@ void tst_Dashboard::chartsMessagesPerSecond()
     QTRY_VERIFY_WITH_TIMEOUT(textOf(item(QStringLiteral("legend:pushed"))) != QStringLiteral("pushed 0"), 10000);
     // Ten seconds of samples: enough to see the traffic's swings in the screenshot.
     QTRY_VERIFY_WITH_TIMEOUT(item(QStringLiteral("rateCanvas"))->property("sampleCount").toInt() >= 10, 20000);
+}
+
+void tst_Dashboard::axisLabelsShareOneFormat()
+{
+    // The chart's axis as drawn: one format for all five labels (no "5.0" next to "20").
+    QStringList drawn;
+    for (int i = 0; i <= 4; ++i)
+        drawn << textOf(item(QStringLiteral("axisLabel:%1").arg(i)));
+    QCOMPARE(drawn.last(), QStringLiteral("0"));
+    for (const QString &label : std::as_const(drawn))
+        QVERIFY2(!label.contains(u'.'), qPrintable(drawn.join(u' ')));
+
+    // And the formatter on axes whose labels rate() would format differently.
+    QQmlComponent component(m_engine.get());
+    component.setData("import QtQml\nimport QtPushDashboard\nQtObject {\n"
+                      "  function labels(top) {\n"
+                      "    return [4, 3, 2, 1, 0].map(i => Format.axis(top * i / 4, top))\n"
+                      "  }\n"
+                      "  property var small: labels(20)\n"
+                      "  property var large: labels(20000)\n"
+                      "  property var tiny: labels(2)\n"
+                      "  property string rateOfFive: Format.rate(5)\n}",
+                      QUrl());
+    std::unique_ptr<QObject> formats(component.create());
+    QVERIFY2(formats, qPrintable(component.errorString()));
+    QCOMPARE(formats->property("rateOfFive").toString(), QStringLiteral("5.0")); // the old mix
+    QCOMPARE(formats->property("small").toStringList(),
+             (QStringList{QStringLiteral("20"), QStringLiteral("15"), QStringLiteral("10"),
+                          QStringLiteral("5"), QStringLiteral("0")}));
+    QCOMPARE(formats->property("large").toStringList(),
+             (QStringList{QStringLiteral("20 k"), QStringLiteral("15 k"), QStringLiteral("10 k"),
+                          QStringLiteral("5 k"), QStringLiteral("0")}));
+    QCOMPARE(formats->property("tiny").toStringList(),
+             (QStringList{QStringLiteral("2.0"), QStringLiteral("1.5"), QStringLiteral("1.0"),
+                          QStringLiteral("0.5"), QStringLiteral("0")}));
 }
 
 void tst_Dashboard::savesAScreenshot()
@@ -310,12 +373,35 @@ void tst_Dashboard::savesAScreenshot()
 
 void tst_Dashboard::showsTheServerGoingAwayAndComingBack()
 {
+    // An answer to a push on screen, as if just pushed: losing the server clears it (after a
+    // restart ids start again, so "#12" would be about a message of an earlier life).
+    QQuickItem *pushBar = item(QStringLiteral("pushResult"));
+    while (pushBar && !pushBar->property("resultSession").isValid())
+        pushBar = pushBar->parentItem();
+    QVERIFY(pushBar);
+    pushBar->setProperty("result", QStringLiteral("#12 queued for 4 clients"));
+    QCOMPARE(textOf(item(QStringLiteral("pushResult"))),
+             QStringLiteral("#12 queued for 4 clients"));
+
     m_server.abort();
     QQuickItem *banner = item(QStringLiteral("offlineBanner"));
     QTRY_VERIFY_WITH_TIMEOUT(banner->isVisible(), 10000);
     QTRY_COMPARE(textOf(item(QStringLiteral("statusText"))), QStringLiteral("Reconnecting"));
-    // The last state seen stays on screen while the server is away.
+    // The last state seen stays on screen while the server is away, marked as such everywhere:
+    // the header's figures dimmed with their time, the chart's legend, no stale push answer.
     QCOMPARE(sessionCount(), fillerSessions + 3);
+    QTRY_VERIFY(item(QStringLiteral("connections"))->opacity() < 1);
+    QCOMPARE(item(QStringLiteral("pushRate"))->opacity(),
+             item(QStringLiteral("connections"))->opacity());
+    QVERIFY(textOf(item(QStringLiteral("serverLine"))).contains(QStringLiteral("figures as of")));
+    QVERIFY(textOf(item(QStringLiteral("legend:pushed"))).endsWith(QStringLiteral("(last seen)")));
+    QCOMPARE(textOf(item(QStringLiteral("pushResult"))), QString());
+    QQuickItem *chart = item(QStringLiteral("rateCanvas"));
+    const double lostAt = double(QDateTime::currentMSecsSinceEpoch()); // after the disconnect
+    QVERIFY(chart->property("lastRunStart").toDouble() < lostAt);
+    QString offlinePath = QStringLiteral(QTPUSH_SCREENSHOT);
+    offlinePath.replace(QStringLiteral(".png"), QStringLiteral("-offline.png"));
+    QVERIFY(m_window->grabWindow().save(offlinePath));
 
     // Meanwhile a session goes; the snapshot after the reconnect says so.
     m_registry.deleteSession(QStringLiteral("user-1500"));
@@ -324,6 +410,20 @@ void tst_Dashboard::showsTheServerGoingAwayAndComingBack()
     QTRY_VERIFY(!banner->isVisible());
     QTRY_COMPARE(sessionCount(), fillerSessions + 2);
     QTRY_COMPARE_WITH_TIMEOUT(item(QStringLiteral("clientList"))->property("count").toInt(), 4, 20000);
+    QCOMPARE(item(QStringLiteral("connections"))->opacity(), 1.0);
+    QVERIFY(!textOf(item(QStringLiteral("serverLine"))).contains(QStringLiteral("figures as of")));
+
+    // The outage is a gap in the chart: the line before it and the one after are separate.
+    QTRY_VERIFY_WITH_TIMEOUT(chart->property("lastRunStart").toDouble() > lostAt, 20000);
+    QVERIFY(chart->property("segmentCount").toInt() >= 2);
+    QTRY_VERIFY(
+            !textOf(item(QStringLiteral("legend:pushed"))).endsWith(QStringLiteral("(last seen)")));
+    // For a look at the gap: the chart a few seconds after the server came back.
+    const int samples = chart->property("sampleCount").toInt();
+    QTRY_VERIFY_WITH_TIMEOUT(chart->property("sampleCount").toInt() >= samples + 3, 20000);
+    QString path = QStringLiteral(QTPUSH_SCREENSHOT);
+    path.replace(QStringLiteral(".png"), QStringLiteral("-reconnected.png"));
+    QVERIFY(m_window->grabWindow().save(path));
 }
 
 void tst_Dashboard::withoutAUrlServesThisProcess()
@@ -339,6 +439,8 @@ void tst_Dashboard::withoutAUrlServesThisProcess()
     QVERIFY(window);
     const auto find = [window](const QString &name) { return findItem(window->contentItem(), name); };
     QTRY_COMPARE_WITH_TIMEOUT(textOf(find(QStringLiteral("statusText"))), QStringLiteral("Live"), 10000);
+    // The memory figure is this whole process here, and says so.
+    QCOMPARE(textOf(find(QStringLiteral("memoryLabel"))), QStringLiteral("memory (whole app)"));
 
     PushRegistry::global()->session(QStringLiteral("in-this-process"))->newClient(QStringLiteral("panel"));
     QTRY_VERIFY(find(QStringLiteral("session:in-this-process")));

@@ -58,6 +58,7 @@ private Q_SLOTS:
     void filtersByAPartOfTheIdInAnyCase();
     void followsTheSourceLive();
     void findsRowsBySession();
+    void holdOrderKeepsRowsInPlace();
 
 private:
     Sessions m_sessions;
@@ -70,6 +71,7 @@ void tst_SessionFilterModel::init()
     m_model.setSourceModel(nullptr);
     m_model.setFilterText(QString());
     m_model.setSortKey(SessionFilterModel::ById);
+    m_model.setHoldOrder(false);
     m_sessions.add(QStringLiteral("carol"), 1, 50, 0);
     m_sessions.add(QStringLiteral("alice"), 3, 10, 2.5);
     m_sessions.add(QStringLiteral("dave"), 3, 90, 0);
@@ -147,6 +149,37 @@ void tst_SessionFilterModel::findsRowsBySession()
     QCOMPARE(m_model.indexOf(QStringLiteral("carol")), -1);
     QCOMPARE(m_model.sessionAt(0), QStringLiteral("bob"));
     QCOMPARE(m_model.sessionAt(1), QString());
+}
+
+void tst_SessionFilterModel::holdOrderKeepsRowsInPlace()
+{
+    QAbstractItemModelTester tester(&m_model);
+    m_model.setSortKey(SessionFilterModel::ByRate);
+    QCOMPARE(ids(m_model), names("bob alice carol dave"));
+    QSignalSpy holdChanged(&m_model, &SessionFilterModel::holdOrderChanged);
+    QSignalSpy reset(&m_model, &QAbstractItemModel::modelReset);
+    m_model.setHoldOrder(true);
+    QCOMPARE(holdChanged.size(), 1);
+
+    // carol gets busiest: her row shows it, but stays where the pointer is.
+    m_sessions.item(0)->setData(9.5, RateRole);
+    QCOMPARE(ids(m_model), names("bob alice carol dave"));
+    QCOMPARE(m_model.index(2, 0).data(RateRole).toDouble(), 9.5);
+    // Sessions still come and go while the order is held.
+    m_sessions.add(QStringLiteral("erin"), 1, 1, 4);
+    QCOMPARE(m_model.count(), 5);
+    QVERIFY(m_model.indexOf(QStringLiteral("erin")) >= 0);
+    m_sessions.removeRow(3); // bob
+    QCOMPARE(m_model.indexOf(QStringLiteral("bob")), -1);
+    QCOMPARE(m_model.count(), 4);
+
+    m_model.setHoldOrder(false); // released: sorted again, in place
+    QCOMPARE(holdChanged.size(), 2);
+    QCOMPARE(ids(m_model), names("carol erin alice dave"));
+    QCOMPARE(reset.size(), 0);
+    // and live again
+    m_sessions.item(1)->setData(20.0, RateRole); // alice
+    QCOMPARE(ids(m_model), names("alice carol erin dave"));
 }
 
 QTEST_GUILESS_MAIN(tst_SessionFilterModel)

@@ -68,6 +68,7 @@ private Q_SLOTS:
     void aMessageTypedInOneWindowShowsInEveryWindow();
     void returnSendsAndBlankTextDoesNot();
     void aPushFromCppShowsInEveryWindow();
+    void anObjectWithoutTextShowsAsJson();
 
 private:
     QQuickWindow *window(int number) const;
@@ -235,6 +236,30 @@ void tst_Chat::aPushFromCppShowsInEveryWindow()
         QCOMPARE(messageRole(number, 1, "text"), QStringLiteral("42"));
         QTRY_COMPARE(shownTexts(window(number)),
                      (QStringList{QStringLiteral("main is green"), QStringLiteral("42")}));
+    }
+}
+
+void tst_Chat::anObjectWithoutTextShowsAsJson()
+{
+    // {"level":"warn","disk":91} has no text: the bubble shows the object, not nothing.
+    PushSession *session = PushRegistry::global()->findSession(room());
+    QVERIFY(session);
+    session->push(QVariantMap{{QStringLiteral("level"), QStringLiteral("warn")},
+                              {QStringLiteral("disk"), 91}});
+    session->push(QVariantMap{{QStringLiteral("from"), QStringLiteral("Build bot")},
+                              {QStringLiteral("text"), QVariantList{1, 2}}});
+    session->push(QVariantMap{{QStringLiteral("from"), QStringLiteral("Build bot")},
+                              {QStringLiteral("text"), QString()}});
+    for (int number = 1; number <= s_windowCount; ++number) {
+        QTRY_COMPARE_WITH_TIMEOUT(messages(number)->property("count").toInt(), 3, s_timeout);
+        QCOMPARE(messageRole(number, 0, "from"), QStringLiteral("someone"));
+        QCOMPARE(messageRole(number, 1, "from"), QStringLiteral("Build bot"));
+        const QStringList expected{QStringLiteral(R"({"disk":91,"level":"warn"})"),
+                                   QStringLiteral(R"({"from":"Build bot","text":[1,2]})"),
+                                   QStringLiteral(R"({"from":"Build bot","text":""})")};
+        for (int row = 0; row < 3; ++row)
+            QCOMPARE(messageRole(number, row, "text"), expected.at(row));
+        QTRY_COMPARE(shownTexts(window(number)), expected);
     }
 }
 

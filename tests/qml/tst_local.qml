@@ -93,6 +93,27 @@ TestCase {
         compare(spy.signalArguments[1][0], "four")
     }
 
+    Component {
+        id: pendingLabelComponent
+        Text { property var client; text: client ? client.pending : "" }
+    }
+
+    function test_pendingFollowsArrivalsAndPullsMadeFromCpp() {
+        const puller = createTemporaryObject(clientComponent, root,
+            { session: "qml-pending", client: "puller", streaming: false })
+        const label = createTemporaryObject(pendingLabelComponent, root, { client: puller })
+        compare(label.text, "0")
+        cpp.pushSample("qml-pending") // from C++: nothing in QML touched the client
+        cpp.pushSample("qml-pending")
+        tryCompare(label, "text", "2")
+        verify(cpp.pullFromCpp("qml-pending", "puller"))
+        tryCompare(label, "text", "1")
+        cpp.pushSample("qml-pending")
+        tryCompare(label, "text", "2")
+        cpp.closeFromCpp("qml-pending", "puller") // drops what waited
+        tryCompare(label, "text", "0")
+    }
+
     function test_closeStopsDelivery() {
         const client = createTemporaryObject(clientComponent, root,
                                              { session: "qml-close", client: "c" })

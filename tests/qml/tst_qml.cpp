@@ -52,6 +52,20 @@ public:
         PushSession *target = PushRegistry::global()->findSession(session);
         return target && target->exists(client);
     }
+    //! Takes one message of a client from C++, behind QML's back; false when none waited.
+    Q_INVOKABLE bool pullFromCpp(const QString &session, const QString &client)
+    {
+        PushSession *target = PushRegistry::global()->findSession(session);
+        PushClient *puller = target ? target->findClient(client) : nullptr;
+        QVariant message;
+        return puller && puller->tryPull(&message);
+    }
+    Q_INVOKABLE void closeFromCpp(const QString &session, const QString &client)
+    {
+        PushSession *target = PushRegistry::global()->findSession(session);
+        if (PushClient *victim = target ? target->findClient(client) : nullptr)
+            victim->close();
+    }
     Q_INVOKABLE int maxBufferOf(const QString &session) const
     {
         PushSession *target = PushRegistry::global()->findSession(session);
