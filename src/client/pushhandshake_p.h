@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// Internal: what a failed QWebSocket upgrade says, shared by PushRemoteClient and PushMonitor.
+// Internal: what a failed QWebSocket upgrade says, read by PushReconnectingSocket, the
+// connection of PushRemoteClient and PushMonitor.
 
 #include <QtCore/QRegularExpression>
 #include <QtNetwork/QAbstractSocket>

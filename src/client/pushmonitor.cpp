@@ -2,26 +2,29 @@
 #include <QtPush/pushmonitor.h>
 
 #include "pushclientlogging_p.h"
-#include "pushhandshake_p.h"
 #include "pushmonitormodels_p.h"
+#include "pushprotocol_p.h"
+#include "pushreconnectingsocket_p.h"
 
-#include <QtCore/QElapsedTimer>
 #include <QtCore/QJsonDocument>
-#include <QtCore/QRandomGenerator>
-#include <QtCore/QTimer>
-#include <QtNetwork/QNetworkRequest>
-#include <QtWebSockets/QWebSocket>
+#include <QtCore/QPointer>
 
-namespace {
-constexpr int s_backoffStartMs = 250;
-constexpr int s_backoffMaxMs = 10000;
-constexpr qint64 s_stableMs = 10000; // a connection up this long resets the backoff
-} // namespace
+#include <utility>
+
+using Ending = PushReconnectingSocket::Ending;
 
 class PushMonitorPrivate
 {
 public:
-    explicit PushMonitorPrivate(PushMonitor *q) : q(q) { }
+    explicit PushMonitorPrivate(PushMonitor *q) : q(q), socket(q)
+    {
+        socket.setRequestFactory([this] { return nextRequest(); });
+        QObject::connect(&socket, &PushReconnectingSocket::connected, q, [this] { onConnected(); });
+        QObject::connect(&socket, &PushReconnectingSocket::ended, q,
+                         [this](const Ending &ending) { onEnded(ending); });
+        QObject::connect(&socket, &PushReconnectingSocket::textMessageReceived, q,
+                         [this](const QString &text) { onText(text); });
+    }
 
     PushMonitor *q;
     QUrl url;
@@ -34,13 +37,22 @@ public:
     QDateTime serverTime;
     PushSessionsModel *sessions = nullptr;
     PushClientsModel *clients = nullptr;
-    QWebSocket *socket = nullptr;
-    QTimer retryTimer;
-    QElapsedTimer upSince;
-    int backoffMs = s_backoffStartMs;
-    bool open = false;
-    bool socketOpen = false;
     bool accessRefused = false; // an error frame said unauthorized/forbidden; its close follows
+    // Bumped by open() and close(): a signal emission that a slot answered with one of them
+    // must not be followed by stale state changes.
+    quint64 generation = 0;
+    // The connection, its liveness and the backoff; a child of q (last: it goes first).
+    PushReconnectingSocket socket;
+
+    // Guards the signals of one step: false once a slot reopened, closed or deleted q.
+    struct Step
+    {
+        explicit Step(PushMonitorPrivate *d) : d(d), guard(d->q), generation(d->generation) { }
+        bool unchanged() const { return guard && d->generation == generation; }
+        PushMonitorPrivate *d;
+        QPointer<PushMonitor> guard;
+        quint64 generation;
+    };
 
     void setStatus(PushMonitor::Status s)
     {
@@ -49,15 +61,29 @@ public:
         status = s;
         Q_EMIT q->statusChanged();
     }
-    void setError(PushMonitor::Error e, const QString &text)
+    // Records the error; returns whether errorChanged() is due.
+    bool updateError(PushMonitor::Error e, const QString &text)
     {
         if (error == e && errorString == text)
-            return;
+            return false;
         error = e;
         errorString = text;
+        return true;
+    }
+    void emitError(const Step &step)
+    {
+        if (!step.unchanged())
+            return;
+        const PushMonitor::Error e = error;
         Q_EMIT q->errorChanged();
-        if (e != PushMonitor::NoError)
+        if (e != PushMonitor::NoError && step.unchanged())
             Q_EMIT q->errorOccurred(e);
+    }
+    void setError(PushMonitor::Error e, const QString &text)
+    {
+        const Step step(this);
+        if (updateError(e, text))
+            emitError(step);
     }
 
     QUrl eventsUrl() const
@@ -70,128 +96,99 @@ public:
         QString path = u.path();
         while (path.endsWith(QLatin1Char('/')))
             path.chop(1);
-        u.setPath(path + QStringLiteral("/v1/admin/events"));
+        u.setPath(path + QLatin1String(PushProtocol::adminEventsPath));
         return u;
     }
 
-    void connectNow()
+    // Called by the socket before each attempt.
+    QNetworkRequest nextRequest()
     {
-        dropSocket();
-        socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, q);
-        QObject::connect(socket, &QWebSocket::connected, q, [this] { onConnected(); });
-        QObject::connect(socket, &QWebSocket::disconnected, q, [this] { onDisconnected(); });
-        QObject::connect(socket, &QWebSocket::textMessageReceived, q,
-                         [this](const QString &text) { onText(text); });
-        // QWebSocket::error, renamed errorOccurred in Qt 6.5.
-        QObject::connect(socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), q,
-                         [this](QAbstractSocket::SocketError e) {
-                             if (!socketOpen)
-                                 attemptFailed(e);
-                         });
+        accessRefused = false;
         QNetworkRequest request(eventsUrl());
         if (!token.isEmpty())
             request.setRawHeader("Authorization", "Bearer " + token.toUtf8());
-        socket->open(request);
-    }
-
-    void dropSocket()
-    {
-        if (!socket)
-            return;
-        socket->disconnect(q);
-        socket->abort();
-        socket->deleteLater();
-        socket = nullptr;
-        socketOpen = false;
+        return request;
     }
 
     void onConnected()
     {
-        socketOpen = true;
-        accessRefused = false;
-        upSince.start();
-        setError(PushMonitor::NoError, QString());
-        setStatus(PushMonitor::Connected);
+        // The state first, the signals last: a slot sees the new state, and may close, reopen
+        // or delete the monitor; after that, nothing stale is emitted.
+        const Step step(this);
+        const bool errorDue = updateError(PushMonitor::NoError, QString());
+        const bool statusDue
+                = std::exchange(status, PushMonitor::Connected) != PushMonitor::Connected;
         sendWatch();
-        Q_EMIT q->connected();
+        if (errorDue)
+            emitError(step);
+        if (statusDue && step.unchanged())
+            Q_EMIT q->statusChanged();
+        if (step.unchanged())
+            Q_EMIT q->connected();
     }
 
-    void attemptFailed(QAbstractSocket::SocketError socketError)
+    void onEnded(const Ending &ending)
     {
-        const QString text = socket ? socket->errorString() : QString();
-        const int status = refusedHandshakeStatus(socketError, text);
-        if (status == 401 || status == 403) {
-            // protocol.md: the admin stream needs an admin token; trying again cannot help.
-            lost(PushMonitor::AccessError,
-                 QStringLiteral("the server refused the upgrade with HTTP %1").arg(status), false);
-        } else if (status != 0) {
-            lost(PushMonitor::ConnectionError,
-                 QStringLiteral("the server refused the upgrade with HTTP %1").arg(status), true);
-        } else if (socketError != QAbstractSocket::UnknownSocketError) {
-            lost(PushMonitor::ConnectionError, QStringLiteral("cannot connect: %1").arg(text),
-                 true);
-        } else {
-            lost(PushMonitor::ConnectionError,
-                 QStringLiteral("the connection closed during the handshake"), true);
-        }
-    }
-
-    void onDisconnected()
-    {
-        if (!socket)
+        switch (ending.kind) {
+        case Ending::Refused:
+            if (ending.httpStatus == 401 || ending.httpStatus == 403) {
+                // protocol.md: the admin stream needs an admin token; trying again cannot help.
+                lost(ending, PushMonitor::AccessError, ending.why, false);
+            } else {
+                lost(ending, PushMonitor::ConnectionError, ending.why, true);
+            }
             return;
-        const bool wasOpen = socketOpen;
-        const int code = int(socket->closeCode());
-        const QString reason = socket->closeReason();
-        if (!wasOpen) {
-            attemptFailed(QAbstractSocket::UnknownSocketError);
+        case Ending::Failed:
+        case Ending::HandshakeTimedOut:
+        case Ending::Silent:
+            lost(ending, PushMonitor::ConnectionError, ending.why, true);
             return;
+        case Ending::Closed:
+            break;
         }
-        if (code == 1008
-            && (accessRefused || reason.contains(QLatin1String("forbidden"))
-                || reason.contains(QLatin1String("unauthorized")))) {
-            lost(PushMonitor::AccessError,
+        const QString &reason = ending.closeReason;
+        if (ending.closeCode == PushProtocol::closePolicyViolated
+            && (accessRefused || reason.contains(QLatin1String(PushProtocol::errorForbidden))
+                || reason.contains(QLatin1String(PushProtocol::errorUnauthorized)))) {
+            lost(ending, PushMonitor::AccessError,
                  QStringLiteral("the server closed the stream with code 1008: %1").arg(reason),
                  false);
             return;
         }
-        if (upSince.isValid() && upSince.elapsed() >= s_stableMs)
-            backoffMs = s_backoffStartMs;
-        lost(PushMonitor::ConnectionError,
-             QStringLiteral("the connection closed (code %1)").arg(code), true);
+        lost(ending, PushMonitor::ConnectionError,
+             QStringLiteral("the connection closed (code %1)").arg(ending.closeCode), true);
     }
 
-    // Models keep their rows: the next snapshot reconciles them.
-    void lost(PushMonitor::Error e, const QString &text, bool retry)
+    // The socket is gone already. Models keep their rows: the next snapshot reconciles them.
+    void lost(const Ending &ending, PushMonitor::Error e, const QString &text, bool retry)
     {
-        const bool wasOpen = socketOpen;
-        dropSocket();
-        if (retry)
-            qCInfo(lcPushClient).noquote() << "admin stream:" << text << "- trying again";
-        else
-            qCWarning(lcPushClient).noquote() << "admin stream:" << text;
-        setError(e, text);
-        if (retry && open) {
-            setStatus(PushMonitor::Reconnecting);
-            const double jitter = 0.8 + 0.4 * QRandomGenerator::global()->generateDouble();
-            retryTimer.start(int(backoffMs * jitter));
-            backoffMs = qMin(backoffMs * 2, s_backoffMaxMs);
+        if (retry) {
+            const int delayMs = socket.reconnectLater();
+            qCInfo(lcPushClient).noquote()
+                    << "admin stream:" << text << "- trying again in" << delayMs << "ms";
         } else {
-            open = false;
-            setStatus(PushMonitor::Idle);
+            qCWarning(lcPushClient).noquote() << "admin stream:" << text;
         }
-        if (wasOpen)
+        const Step step(this);
+        const bool errorDue = updateError(e, text);
+        const PushMonitor::Status newStatus = retry ? PushMonitor::Reconnecting : PushMonitor::Idle;
+        const bool statusDue = std::exchange(status, newStatus) != newStatus;
+        if (errorDue)
+            emitError(step);
+        if (statusDue && step.unchanged())
+            Q_EMIT q->statusChanged();
+        if (ending.wasOpen() && step.unchanged())
             Q_EMIT q->disconnected();
     }
 
     void send(const QJsonObject &o)
     {
-        socket->sendTextMessage(QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact)));
+        socket.sendTextMessage(QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact)));
     }
 
     void sendWatch()
     {
-        if (!socketOpen)
+        if (!socket.isOpen())
             return;
         send({{QStringLiteral("op"), QStringLiteral("watch")},
               {QStringLiteral("session"),
@@ -236,25 +233,33 @@ public:
             const QJsonObject e = frame.value(QLatin1String("error")).toObject();
             const QString code = e.value(QLatin1String("code")).toString();
             const QString message = e.value(QLatin1String("message")).toString();
-            const bool access
-                    = code == QLatin1String("forbidden") || code == QLatin1String("unauthorized");
+            const bool access = code == QLatin1String(PushProtocol::errorForbidden)
+                    || code == QLatin1String(PushProtocol::errorUnauthorized);
             accessRefused = access;
             setError(access ? PushMonitor::AccessError : PushMonitor::ProtocolError,
                      QStringLiteral("%1: %2").arg(code, message));
             return;
         }
         const QString type = frame.value(QLatin1String("type")).toString();
+        // A frame's changes emit signals one by one; once a slot reopened or closed the
+        // monitor, the rest of the frame belongs to a connection that is gone.
+        const Step step(this);
         using namespace PushMonitorModels;
         if (type == QLatin1String("snapshot")) {
             applyServer(frame);
+            if (!step.unchanged())
+                return;
             reconcile(sessions, frame.value(QLatin1String("sessions")).toArray());
-            Q_EMIT q->ticked();
+            if (step.unchanged())
+                Q_EMIT q->ticked();
         } else if (type == QLatin1String("sessionAdded")) {
             upsert(sessions, frame);
         } else if (type == QLatin1String("sessionRemoved")) {
             remove(sessions, frame.value(QLatin1String("session")).toString());
         } else if (type == QLatin1String("tick")) {
             applyServer(frame);
+            if (!step.unchanged())
+                return;
             for (const QJsonValue &v : frame.value(QLatin1String("sessions")).toArray())
                 upsert(sessions, v.toObject());
             for (const QJsonValue &v : frame.value(QLatin1String("removed")).toArray())
@@ -266,7 +271,8 @@ public:
                 for (const QJsonValue &v : watch.value(QLatin1String("removed")).toArray())
                     remove(clients, v.toString());
             }
-            Q_EMIT q->ticked();
+            if (step.unchanged())
+                Q_EMIT q->ticked();
         } else if (type == QLatin1String("clients")) {
             if (isWatched(frame))
                 reconcile(clients, frame.value(QLatin1String("clients")).toArray());
@@ -290,18 +296,10 @@ PushMonitor::PushMonitor(QObject *parent)
 {
     d->sessions = new PushSessionsModel(this);
     d->clients = new PushClientsModel(this);
-    d->retryTimer.setSingleShot(true);
-    connect(&d->retryTimer, &QTimer::timeout, this, [this] {
-        if (d->open)
-            d->connectNow();
-    });
 }
 
-PushMonitor::~PushMonitor()
-{
-    if (d->socket)
-        d->socket->disconnect(this);
-}
+// d's socket goes first, with a goodbye (1001) to an open connection.
+PushMonitor::~PushMonitor() = default;
 
 QUrl PushMonitor::url() const
 {
@@ -369,29 +367,28 @@ PushClientsModel *PushMonitor::clients() const
 
 void PushMonitor::open()
 {
-    if (d->open)
+    if (d->status != Idle)
         return;
-    d->open = true;
-    d->backoffMs = s_backoffStartMs;
-    d->setError(NoError, QString());
-    d->setStatus(Connecting);
-    d->connectNow();
+    ++d->generation;
+    const PushMonitorPrivate::Step step(d.get());
+    const bool errorDue = d->updateError(NoError, QString());
+    d->status = Connecting;
+    if (errorDue)
+        d->emitError(step);
+    if (step.unchanged())
+        Q_EMIT statusChanged();
+    if (step.unchanged() && !d->socket.isActive())
+        d->socket.open(); // unless a slot closed the monitor already
 }
 
 void PushMonitor::close()
 {
-    const bool wasOpen = d->socketOpen;
-    d->open = false;
-    d->retryTimer.stop();
-    if (d->socket) {
-        d->socket->disconnect(this);
-        d->socket->close();
-        d->socket->deleteLater();
-        d->socket = nullptr;
-        d->socketOpen = false;
-    }
+    ++d->generation;
+    const bool wasOpen = d->socket.isOpen();
+    d->socket.close();
+    const PushMonitorPrivate::Step step(d.get());
     d->setStatus(Idle);
-    if (wasOpen)
+    if (wasOpen && step.unchanged())
         Q_EMIT disconnected();
 }
 
@@ -406,7 +403,7 @@ bool PushMonitor::push(const QVariant &data)
 
 bool PushMonitor::pushTo(const QString &session, const QVariant &data)
 {
-    if (!d->socketOpen || session.isEmpty()) {
+    if (!d->socket.isOpen() || session.isEmpty()) {
         qCWarning(lcPushClient) << "PushMonitor::pushTo: not connected, or no session";
         return false;
     }

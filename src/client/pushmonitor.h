@@ -15,8 +15,12 @@
 class PushMonitorPrivate;
 
 //! A client of the admin event stream (docs/protocol.md "The admin event stream"): keeps
-//! sessions() and clients() up to date and pushes as an operator. Owned by its parent; the
-//! models are its children and live as long as it. GUI (or any one) thread; nothing blocks.
+//! sessions() and clients() up to date and pushes as an operator. Its connection behaves as
+//! PushRemoteClient's: reconnects with backoff (250 ms doubling to 10 s, ±20%), gives up an
+//! upgrade not answered within 30 s, pings every 30 s and drops a connection on which nothing
+//! (no frame, no pong) arrived for 60 s; it stops for good (AccessError, Idle) when the server
+//! refuses the token. Owned by its parent; the models are its children and live as long as
+//! it. GUI (or any one) thread; nothing blocks.
 class QTPUSHCLIENT_EXPORT PushMonitor : public QObject
 {
     Q_OBJECT

@@ -2,56 +2,34 @@
 #include <QtPush/pushremoteclient.h>
 
 #include "pushclientlogging_p.h"
-#include "pushhandshake_p.h"
+#include "pushprotocol_p.h"
+#include "pushreconnectingsocket_p.h"
 
-#include <QtCore/QElapsedTimer>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 #include <QtCore/QJsonValue>
 #include <QtCore/QPointer>
-#include <QtCore/QRandomGenerator>
-#include <QtCore/QTimer>
-#include <QtCore/QUrlQuery>
-#include <QtWebSockets/QWebSocket>
+#include <QtWebSockets/QWebSocketProtocol>
 
-#include <algorithm>
 #include <utility>
 
 namespace {
 
-// Reconnect backoff: 250 ms doubling to 10 s, each delay varied by ±20% so that the clients of
-// a restarted server do not all come back in the same instant.
-constexpr int s_firstBackoffMs = 250;
-constexpr int s_maxBackoffMs = 10000;
-constexpr double s_backoffJitter = 0.2;
-// A connection that stayed open this long was a good one: the next drop starts the backoff over.
-constexpr int s_stableConnectionMs = s_maxBackoffMs;
-// Liveness: a ping every interval; nothing received (frame or pong) for two intervals means a
-// dead peer or a dead path, which TCP alone can take many minutes to notice.
-constexpr int s_pingIntervalMs = 30000;
-constexpr int s_silenceLimitMs = 2 * s_pingIntervalMs;
-// QWebSocket in Qt 6.4 has no handshake timeout of its own.
-constexpr int s_connectTimeoutMs = s_pingIntervalMs;
-// How long a socket closed by close() may wait for the server's close frame (RFC 6455 §7.1.1).
-constexpr int s_closeTimeoutMs = 5000;
-// protocol.md: Names.
-constexpr int s_maxIdBytes = 256;
-
-// Close codes of docs/protocol.md (RFC 6455 §7.4.2: 4000-4999 are for applications).
-constexpr int closeCodeClientDeleted = 4000;
-constexpr int closeCodeReplaced = 4001;
+using Ending = PushReconnectingSocket::Ending;
 
 // The refusals of protocol.md: Errors that say nothing about the token: worth another try.
 bool isTransientRefusal(const QString &code)
 {
-    return code == QLatin1String("rate_limited") || code == QLatin1String("timeout")
-            || code == QLatin1String("unavailable") || code == QLatin1String("internal");
+    using namespace PushProtocol;
+    return code == QLatin1String(errorRateLimited) || code == QLatin1String(errorTimeout)
+            || code == QLatin1String(errorUnavailable) || code == QLatin1String(errorInternal);
 }
 
 // An error frame comes just before the server closes the connection (protocol.md: Errors).
 PushRemoteClient::Error errorForRefusal(const QString &code)
 {
-    return code == QLatin1String("unauthorized") || code == QLatin1String("forbidden")
+    return code == QLatin1String(PushProtocol::errorUnauthorized)
+                    || code == QLatin1String(PushProtocol::errorForbidden)
             ? PushRemoteClient::AccessError
             : PushRemoteClient::ConnectionError;
 }
@@ -72,17 +50,12 @@ public:
 
     bool checkSettings() const;
     QUrl webSocketUrl() const;
-    QUrl loggedUrl() const;
-    int nextBackoffMs();
+    QNetworkRequest nextRequest();
 
-    void connectNow();
-    void discardSocket();
     void onConnected();
-    void onDisconnected();
-    void onSocketError(QAbstractSocket::SocketError socketError);
-    void attemptFailed(QAbstractSocket::SocketError socketError);
+    void onEnded(const Ending &ending);
+    void onClosed(const Ending &ending);
     void onTextMessage(const QString &text);
-    void onWatchdog();
     void handleMessage(const QJsonObject &frame);
     void handleControl(const QJsonObject &frame);
     void handleGap(const QJsonObject &frame);
@@ -107,12 +80,7 @@ public:
     PushRemoteClient::Error error = PushRemoteClient::NoError;
     QString errorString;
 
-    // The connection or connection attempt in progress; a child of q, deleted later because
-    // it is often inside one of its own signals when it is given up.
-    QWebSocket *socket = nullptr;
-    QUrl attemptUrl; // the socket's URL without the token, for the log and errorString()
-    bool socketOpen = false;
-    quint64 sentSince = 0; // the socket's since
+    quint64 sentSince = 0; // the connection's since
     // The session's epoch, from the last hello frame (docs/protocol.md: The hello frame and
     // epochs): message ids compare only within one.
     QString epoch;
@@ -122,28 +90,24 @@ public:
     bool pushed = false; // on this connection
     bool refusalAnswersPush = false;
 
-    int failedAttempts = 0; // since the last stable connection
-    QTimer reconnectTimer;
-    QTimer pingTimer;
-    QTimer watchdogTimer; // connect timeout, then silence limit
-    QElapsedTimer lastReceived;
-    QElapsedTimer openSince;
     // Bumped by open() and close(): a signal emission that a slot answered with one of them
     // must not be followed by stale state changes.
     quint64 generation = 0;
+    // The connection, its liveness and the backoff; a child of q (last: it goes first).
+    PushReconnectingSocket socket;
 };
 
-PushRemoteClientPrivate::PushRemoteClientPrivate(PushRemoteClient *q) : q(q)
+PushRemoteClientPrivate::PushRemoteClientPrivate(PushRemoteClient *q) : q(q), socket(q)
 {
-    reconnectTimer.setSingleShot(true);
-    watchdogTimer.setSingleShot(true);
-    pingTimer.setInterval(s_pingIntervalMs);
-    QObject::connect(&reconnectTimer, &QTimer::timeout, q, [this] { connectNow(); });
-    QObject::connect(&pingTimer, &QTimer::timeout, q, [this] {
-        if (socket && socketOpen)
-            socket->ping();
+    socket.setRequestFactory([this] { return nextRequest(); });
+    QObject::connect(&socket, &PushReconnectingSocket::connected, q, [this] { onConnected(); });
+    QObject::connect(&socket, &PushReconnectingSocket::ended, q,
+                     [this](const Ending &ending) { onEnded(ending); });
+    QObject::connect(&socket, &PushReconnectingSocket::textMessageReceived, q,
+                     [this](const QString &text) { onTextMessage(text); });
+    QObject::connect(&socket, &PushReconnectingSocket::binaryMessageReceived, q, [this] {
+        protocolError(QStringLiteral("a binary frame (protocol.md: only text frames)"));
     });
-    QObject::connect(&watchdogTimer, &QTimer::timeout, q, [this] { onWatchdog(); });
 }
 
 bool PushRemoteClientPrivate::checkSettings() const
@@ -157,10 +121,10 @@ bool PushRemoteClientPrivate::checkSettings() const
         return false;
     }
     for (const QString &id : {session, client}) {
-        if (id.isEmpty() || id.toUtf8().size() > s_maxIdBytes) {
+        if (id.isEmpty() || id.toUtf8().size() > PushProtocol::maxIdBytes) {
             qCWarning(lcPushClient) << "PushRemoteClient::open: session and client ids must be"
-                                    << "non-empty and at most" << s_maxIdBytes << "bytes; got"
-                                    << session << "and" << client;
+                                    << "non-empty and at most" << PushProtocol::maxIdBytes
+                                    << "bytes; got" << session << "and" << client;
             return false;
         }
     }
@@ -197,96 +161,19 @@ QUrl PushRemoteClientPrivate::webSocketUrl() const
     return result;
 }
 
-// Tokens never reach the log (STYLE.md: Logging).
-QUrl PushRemoteClientPrivate::loggedUrl() const
+// Called by the socket before each attempt.
+QNetworkRequest PushRemoteClientPrivate::nextRequest()
 {
-    QUrl result = webSocketUrl();
-    QUrlQuery query(result);
-    query.removeAllQueryItems(QStringLiteral("token"));
-    result.setQuery(query);
-    return result;
-}
-
-int PushRemoteClientPrivate::nextBackoffMs()
-{
-    const int doublings = std::min(failedAttempts, 6); // 250 ms << 6 is past the cap already
-    const int base = std::min(s_firstBackoffMs << doublings, s_maxBackoffMs);
-    ++failedAttempts;
-    const double factor
-            = 1.0 - s_backoffJitter + QRandomGenerator::global()->bounded(2 * s_backoffJitter);
-    return int(base * factor);
-}
-
-void PushRemoteClientPrivate::connectNow()
-{
-    Q_ASSERT(!socket);
-    socketOpen = false;
     refusalCode.clear();
     refusalMessage.clear();
     pushed = false;
     refusalAnswersPush = false;
-    socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, q);
-    QWebSocket *const current = socket;
-    // Every handler checks that the signal comes from the current socket: one given up may
-    // still be closing.
-    QObject::connect(current, &QWebSocket::connected, q, [this, current] {
-        if (current == socket)
-            onConnected();
-    });
-    QObject::connect(current, &QWebSocket::disconnected, q, [this, current] {
-        if (current == socket)
-            onDisconnected();
-    });
-    // QWebSocket::error, renamed errorOccurred in Qt 6.5.
-    QObject::connect(current, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), q,
-                     [this, current](QAbstractSocket::SocketError socketError) {
-                         if (current == socket)
-                             onSocketError(socketError);
-                     });
-    QObject::connect(current, &QWebSocket::textMessageReceived, q,
-                     [this, current](const QString &text) {
-                         if (current == socket)
-                             onTextMessage(text);
-                     });
-    QObject::connect(current, &QWebSocket::binaryMessageReceived, q, [this, current] {
-        if (current != socket)
-            return;
-        lastReceived.restart();
-        protocolError(QStringLiteral("a binary frame (protocol.md: only text frames)"));
-    });
-    QObject::connect(current, &QWebSocket::pong, q, [this, current] {
-        if (current == socket)
-            lastReceived.restart();
-    });
-    attemptUrl = loggedUrl();
     sentSince = lastMessageId;
-    watchdogTimer.start(s_connectTimeoutMs);
-    qCInfo(lcPushClient).noquote() << "connecting to" << attemptUrl.toString();
-    // Last: QWebSocket::open() may report an error synchronously, which gives the socket up.
-    current->open(webSocketUrl());
-}
-
-void PushRemoteClientPrivate::discardSocket()
-{
-    watchdogTimer.stop();
-    pingTimer.stop();
-    if (!socket)
-        return;
-    QWebSocket *const old = std::exchange(socket, nullptr);
-    socketOpen = false;
-    QObject::disconnect(old, nullptr, q, nullptr);
-    old->abort();
-    old->deleteLater();
+    return QNetworkRequest(webSocketUrl());
 }
 
 void PushRemoteClientPrivate::onConnected()
 {
-    socketOpen = true;
-    openSince.start();
-    lastReceived.start();
-    watchdogTimer.start(s_silenceLimitMs);
-    pingTimer.start();
-    qCInfo(lcPushClient).noquote() << "connected to" << attemptUrl.toString();
     // The trouble that error() described is over; NoError is not an error to signal.
     error = PushRemoteClient::NoError;
     errorString.clear();
@@ -297,17 +184,33 @@ void PushRemoteClientPrivate::onConnected()
         Q_EMIT q->connected();
 }
 
-void PushRemoteClientPrivate::onDisconnected()
+void PushRemoteClientPrivate::onEnded(const Ending &ending)
 {
-    if (!socketOpen) {
-        // A failed TCP connect reports disconnected() before error(): QAbstractSocket changes
-        // its state first. The socket's error is set by then.
-        attemptFailed(socket->error());
+    switch (ending.kind) {
+    case Ending::Closed:
+        onClosed(ending);
+        return;
+    case Ending::Refused:
+        // protocol.md: Errors: 401 no or bad token, 403 a token that does not allow this.
+        connectionLost(ending.httpStatus == 401 || ending.httpStatus == 403
+                               ? PushRemoteClient::AccessError
+                               : PushRemoteClient::ConnectionError,
+                       ending.why,
+                       ending.httpStatus == 401 || ending.httpStatus == 403 ? GiveUp : Retry);
+        return;
+    case Ending::Failed:
+    case Ending::HandshakeTimedOut:
+    case Ending::Silent:
+        connectionLost(PushRemoteClient::ConnectionError, ending.why, Retry);
         return;
     }
-    const int code = socket->closeCode();
-    const QString reason = socket->closeReason();
-    if (code == closeCodeClientDeleted || code == closeCodeReplaced) {
+}
+
+void PushRemoteClientPrivate::onClosed(const Ending &ending)
+{
+    const int code = ending.closeCode;
+    const QString &reason = ending.closeReason;
+    if (code == PushProtocol::closeClientDeleted || code == PushProtocol::closeReplaced) {
         // docs/protocol.md: an operator deleted this client, or the same client id connected
         // from elsewhere: connecting again would undo the one or fight the other.
         connectionLost(PushRemoteClient::ConnectionError,
@@ -317,9 +220,9 @@ void PushRemoteClientPrivate::onDisconnected()
                        GiveUp);
         return;
     }
-    if (code == QWebSocketProtocol::CloseCodePolicyViolated && !isTransientRefusal(refusalCode)) {
+    if (code == PushProtocol::closePolicyViolated && !isTransientRefusal(refusalCode)) {
         const QString what = refusalMessage.isEmpty() ? reason : refusalMessage;
-        if (refusalAnswersPush && refusalCode != QLatin1String("unauthorized")) {
+        if (refusalAnswersPush && refusalCode != QLatin1String(PushProtocol::errorUnauthorized)) {
             // The server refused a push of ours (a token without the push scope) and closed
             // the connection with it. Receiving was allowed: connect again; the handshake
             // tells if the token itself is no good any more.
@@ -354,64 +257,8 @@ void PushRemoteClientPrivate::onDisconnected()
     connectionLost(PushRemoteClient::ConnectionError, why, Retry);
 }
 
-void PushRemoteClientPrivate::onSocketError(QAbstractSocket::SocketError socketError)
-{
-    if (socketOpen) {
-        // An open connection that fails also disconnects; onDisconnected() handles that.
-        qCDebug(lcPushClient).noquote()
-                << "socket error on" << attemptUrl.toString() << ":" << socket->errorString();
-        return;
-    }
-    attemptFailed(socketError);
-}
-
-void PushRemoteClientPrivate::attemptFailed(QAbstractSocket::SocketError socketError)
-{
-    const QString text = socket->errorString();
-    qCDebug(lcPushClient) << "connection attempt failed:" << socketError << text;
-    const int status = refusedHandshakeStatus(socketError, text);
-    if (status == 401 || status == 403) {
-        // protocol.md: Errors: no or bad token, or a token that does not allow this.
-        connectionLost(PushRemoteClient::AccessError,
-                       QStringLiteral("the server refused the upgrade with HTTP %1").arg(status),
-                       GiveUp);
-    } else if (status != 0) {
-        connectionLost(PushRemoteClient::ConnectionError,
-                       QStringLiteral("the server refused the upgrade with HTTP %1").arg(status),
-                       Retry);
-    } else if (socketError != QAbstractSocket::UnknownSocketError) {
-        connectionLost(PushRemoteClient::ConnectionError,
-                       QStringLiteral("cannot connect: %1").arg(text), Retry);
-    } else {
-        connectionLost(PushRemoteClient::ConnectionError,
-                       QStringLiteral("the connection closed during the handshake"), Retry);
-    }
-}
-
-void PushRemoteClientPrivate::onWatchdog()
-{
-    if (!socket)
-        return;
-    if (!socketOpen) {
-        connectionLost(
-                PushRemoteClient::ConnectionError,
-                QStringLiteral("no WebSocket handshake within %1 ms").arg(s_connectTimeoutMs),
-                Retry);
-        return;
-    }
-    const qint64 silentMs = lastReceived.elapsed();
-    if (silentMs < s_silenceLimitMs) {
-        watchdogTimer.start(int(s_silenceLimitMs - silentMs));
-        return;
-    }
-    connectionLost(PushRemoteClient::ConnectionError,
-                   QStringLiteral("nothing received for %1 ms (no frame, no pong)").arg(silentMs),
-                   Retry);
-}
-
 void PushRemoteClientPrivate::onTextMessage(const QString &text)
 {
-    lastReceived.restart();
     QJsonParseError parseError;
     const QJsonDocument document = QJsonDocument::fromJson(text.toUtf8(), &parseError);
     if (parseError.error != QJsonParseError::NoError || !document.isObject()) {
@@ -503,7 +350,7 @@ void PushRemoteClientPrivate::handleHello(const QJsonObject &frame)
     qCInfo(lcPushClient).noquote()
             << QStringLiteral("the session of %1 started over (epoch %2 after %3): resuming from "
                               "its first retained message")
-                       .arg(attemptUrl.toString(), newEpoch,
+                       .arg(socket.attemptUrl().toString(), newEpoch,
                             oldEpoch.isEmpty() ? QStringLiteral("an unknown one") : oldEpoch);
     lastMessageId = 0;
     const QPointer<PushRemoteClient> guard(q);
@@ -519,8 +366,7 @@ void PushRemoteClientPrivate::handleHello(const QJsonObject &frame)
 // Reconnects at once for the new since, without counting a failure.
 void PushRemoteClientPrivate::startOver()
 {
-    discardSocket();
-    reconnectTimer.start(0);
+    socket.reconnectNow();
     const QPointer<PushRemoteClient> guard(q);
     const quint64 current = generation;
     setStatus(PushRemoteClient::Reconnecting);
@@ -548,28 +394,23 @@ void PushRemoteClientPrivate::handleRefusal(const QJsonObject &frame)
 void PushRemoteClientPrivate::protocolError(const QString &why)
 {
     // One bad frame does not make the connection useless: keep it (protocol.md: Errors).
-    qCWarning(lcPushClient).noquote() << "ignoring" << why << "from" << attemptUrl.toString();
-    setError(PushRemoteClient::ProtocolError,
-             QStringLiteral("ignored %1 from %2").arg(why, attemptUrl.toString()));
+    const QString where = socket.attemptUrl().toString();
+    qCWarning(lcPushClient).noquote() << "ignoring" << why << "from" << where;
+    setError(PushRemoteClient::ProtocolError, QStringLiteral("ignored %1 from %2").arg(why, where));
 }
 
 void PushRemoteClientPrivate::connectionLost(PushRemoteClient::Error newError, const QString &why,
                                              Then then)
 {
+    // The socket is gone already, and nothing is scheduled.
     const bool wasConnected = status == PushRemoteClient::Connected;
-    const bool stable = wasConnected && openSince.elapsed() >= s_stableConnectionMs;
-    const QString where = attemptUrl.toString();
-    discardSocket();
+    const QString where = socket.attemptUrl().toString();
 
     PushRemoteClient::Status newStatus = PushRemoteClient::Idle;
     if (then == GiveUp) {
         qCWarning(lcPushClient).noquote() << "giving up on" << where << ":" << why;
-        failedAttempts = 0;
     } else {
-        if (stable)
-            failedAttempts = 0;
-        const int delayMs = nextBackoffMs();
-        reconnectTimer.start(delayMs);
+        const int delayMs = socket.reconnectLater();
         newStatus = PushRemoteClient::Reconnecting;
         // A drop is worth a warning; the failed attempts of an outage that follow are not.
         if (wasConnected)
@@ -622,12 +463,8 @@ PushRemoteClient::PushRemoteClient(QObject *parent)
     : QObject(parent), d(std::make_unique<PushRemoteClientPrivate>(this))
 { }
 
-PushRemoteClient::~PushRemoteClient()
-{
-    // The socket, a child, outlives d: cut it off first. Its destructor says goodbye (1001).
-    if (d->socket)
-        QObject::disconnect(d->socket, nullptr, this, nullptr);
-}
+// d's socket goes first, with a goodbye (1001) to an open connection.
+PushRemoteClient::~PushRemoteClient() = default;
 
 QUrl PushRemoteClient::url() const
 {
@@ -719,37 +556,19 @@ void PushRemoteClient::open()
     if (!d->checkSettings())
         return;
     ++d->generation;
-    d->failedAttempts = 0;
     d->setStatus(Connecting);
-    if (d->status == Connecting && !d->socket && !d->reconnectTimer.isActive())
-        d->connectNow(); // unless a slot of statusChanged() closed the client already
+    if (d->status == Connecting && !d->socket.isActive())
+        d->socket.open(); // unless a slot of statusChanged() closed the client already
 }
 
 void PushRemoteClient::close()
 {
     ++d->generation;
-    d->reconnectTimer.stop();
-    d->watchdogTimer.stop();
-    d->pingTimer.stop();
-    d->failedAttempts = 0;
+    d->socket.close();
     const bool wasConnected = d->status == Connected;
-    if (QWebSocket *const socket = std::exchange(d->socket, nullptr)) {
-        QObject::disconnect(socket, nullptr, this, nullptr);
-        if (d->socketOpen) {
-            // A polite close (RFC 6455 §7.1.2): the socket goes once the server answers, or
-            // once it is given up on.
-            connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
-            QTimer::singleShot(s_closeTimeoutMs, socket, &QWebSocket::abort);
-            socket->close(QWebSocketProtocol::CloseCodeNormal);
-        } else {
-            socket->abort();
-            socket->deleteLater();
-        }
-        d->socketOpen = false;
-    }
     if (d->status == Idle)
         return;
-    qCInfo(lcPushClient).noquote() << "closed" << d->attemptUrl.toString();
+    qCInfo(lcPushClient).noquote() << "closed" << d->socket.attemptUrl().toString();
     const QPointer<PushRemoteClient> guard(this);
     const quint64 current = d->generation;
     d->setStatus(Idle);
@@ -759,7 +578,7 @@ void PushRemoteClient::close()
 
 bool PushRemoteClient::push(const QVariant &message)
 {
-    if (d->status != Connected || !d->socket) {
+    if (d->status != Connected || !d->socket.isOpen()) {
         qCWarning(lcPushClient) << "PushRemoteClient::push: not connected (status" << d->status
                                 << "); the message is dropped";
         return false;
@@ -767,7 +586,7 @@ bool PushRemoteClient::push(const QVariant &message)
     const QJsonObject frame{{QStringLiteral("op"), QStringLiteral("push")},
                             {QStringLiteral("data"), QJsonValue::fromVariant(message)}};
     d->pushed = true;
-    d->socket->sendTextMessage(
+    d->socket.sendTextMessage(
             QString::fromUtf8(QJsonDocument(frame).toJson(QJsonDocument::Compact)));
     return true;
 }

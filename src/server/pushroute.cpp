@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "pushroute_p.h"
 
+#include "pushprotocol_p.h"
+
 #include <QtCore/QList>
 #include <QtCore/QStringDecoder>
 
 namespace {
 
-constexpr qsizetype maxIdBytes = 256; // protocol.md: Names
+using PushProtocol::maxIdBytes; // protocol.md: Names
 
 bool isHexDigit(char c)
 {
@@ -66,7 +68,7 @@ PushRoute PushRoute::parse(const QByteArray &path)
         route.kind = Metrics;
         return route;
     }
-    if (path == "/v1/admin/events") {
+    if (path == PushProtocol::adminEventsPath) {
         route.kind = AdminEvents;
         return route;
     }

@@ -683,7 +683,7 @@ PushAttachment *PushServerPrivate::attach(const QString &sessionKey, const QStri
     const QString key = attachmentKey(sessionKey, clientKey);
     std::shared_ptr<PushAttachment> &attachment = attachments[key];
     if (attachment && attachment->owner) // the same client connects again: the newest wins
-        closeOwner(attachment.get(), PushWire::closeCodeReplaced,
+        closeOwner(attachment.get(), PushProtocol::closeReplaced,
                    QStringLiteral("replaced by a newer connection"));
     const bool existed = session->exists(clientKey);
     // Read before the client exists: a push in between (from another thread) then shows as a
@@ -741,7 +741,7 @@ void PushServerPrivate::onClientClosed(const QString &key)
     // The client was deleted (DELETE, its grace period ran out, or by the application).
     const std::shared_ptr<PushAttachment> attachment = attachments.take(key);
     if (attachment && attachment->owner)
-        closeOwner(attachment.get(), PushWire::closeCodeClientDeleted,
+        closeOwner(attachment.get(), PushProtocol::closeClientDeleted,
                    QStringLiteral("the client was deleted"));
 }
 

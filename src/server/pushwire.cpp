@@ -19,18 +19,19 @@ struct RefusalRow
 };
 
 // The one table of protocol.md: Errors.
+using namespace PushProtocol;
 constexpr RefusalRow refusalTable[] = {
-        {Refusal::BadRequest, 400, 1008, "bad_request"},
-        {Refusal::Unauthorized, 401, 1008, "unauthorized"},
-        {Refusal::Forbidden, 403, 1008, "forbidden"},
-        {Refusal::NotFound, 404, 1008, "not_found"},
-        {Refusal::MethodNotAllowed, 405, 1008, "method_not_allowed"},
-        {Refusal::TooLarge, 413, 1009, "too_large"},
-        {Refusal::HeadersTooLarge, 431, 1009, "headers_too_large"},
-        {Refusal::RequestTimeout, 408, 1008, "timeout"},
-        {Refusal::TooManyRequests, 429, 1008, "rate_limited"},
-        {Refusal::Unavailable, 503, 1013, "unavailable"}, // 1013: try again later
-        {Refusal::Internal, 500, 1011, "internal"},
+        {Refusal::BadRequest, 400, closePolicyViolated, errorBadRequest},
+        {Refusal::Unauthorized, 401, closePolicyViolated, errorUnauthorized},
+        {Refusal::Forbidden, 403, closePolicyViolated, errorForbidden},
+        {Refusal::NotFound, 404, closePolicyViolated, errorNotFound},
+        {Refusal::MethodNotAllowed, 405, closePolicyViolated, errorMethodNotAllowed},
+        {Refusal::TooLarge, 413, closeTooBig, errorTooLarge},
+        {Refusal::HeadersTooLarge, 431, closeTooBig, errorHeadersTooLarge},
+        {Refusal::RequestTimeout, 408, closePolicyViolated, errorTimeout},
+        {Refusal::TooManyRequests, 429, closePolicyViolated, errorRateLimited},
+        {Refusal::Unavailable, 503, closeTryAgainLater, errorUnavailable},
+        {Refusal::Internal, 500, closeInternalError, errorInternal},
 };
 
 const RefusalRow &row(Refusal refusal)

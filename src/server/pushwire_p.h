@@ -4,6 +4,8 @@
 // Internal: what goes on the wire, in one place (docs/protocol.md): the refusal table, message
 // frames and JSON values. Not installed.
 
+#include "pushprotocol_p.h"
+
 #include <QtCore/QByteArray>
 #include <QtCore/QString>
 #include <QtCore/QVariant>
@@ -25,11 +27,6 @@ enum class Refusal {
     Unavailable,
     Internal,
 };
-
-// Close codes of our own (RFC 6455 §7.4.2: 4000-4999 are for applications): a client that
-// gets one should not reconnect by itself.
-constexpr int closeCodeClientDeleted = 4000; //!< an operator deleted the client
-constexpr int closeCodeReplaced = 4001; //!< the same client id connected again elsewhere
 
 int httpStatus(Refusal refusal);
 QByteArray reasonPhrase(int status);

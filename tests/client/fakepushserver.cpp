@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "fakepushserver.h"
 
+#include <QtCore/QCryptographicHash>
 #include <QtCore/QJsonDocument>
 #include <QtNetwork/QTcpSocket>
 #include <QtWebSockets/QWebSocket>
@@ -63,6 +64,19 @@ bool FakePushServer::sendText(const QString &text)
     return true;
 }
 
+bool FakePushServer::sendTogether(const QList<QJsonObject> &frames)
+{
+    QWebSocket *socket = newest();
+    if (!socket)
+        return false;
+    // All written before the event loop runs again: the client, in this thread too, finds
+    // them all waiting when it reads, and its QWebSocket delivers them in one go.
+    for (const QJsonObject &frame : frames)
+        socket->sendTextMessage(
+                QString::fromUtf8(QJsonDocument(frame).toJson(QJsonDocument::Compact)));
+    return true;
+}
+
 bool FakePushServer::sendJson(const QJsonObject &frame)
 {
     return sendText(QString::fromUtf8(QJsonDocument(frame).toJson(QJsonDocument::Compact)));
@@ -95,7 +109,14 @@ void FakePushServer::onTcpConnection()
 {
     while (QTcpSocket *socket = m_tcpServer.nextPendingConnection()) {
         m_tcpSockets.append(socket);
-        if (m_refusal != 0) {
+        ++m_tcpConnectionCount;
+        if (m_silence == Silence::NoHandshake) {
+            // Read and drop what comes, answer nothing: the TCP connection stays up.
+            connect(socket, &QTcpSocket::readyRead, socket, [socket] { socket->readAll(); });
+        } else if (m_silence == Silence::AfterHandshake) {
+            connect(socket, &QTcpSocket::readyRead, this,
+                    [this, socket] { upgradeSilently(socket); });
+        } else if (m_refusal != 0) {
             connect(socket, &QTcpSocket::readyRead, this, [this, socket] { refuse(socket); });
             connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
         } else {
@@ -122,6 +143,31 @@ void FakePushServer::refuse(QTcpSocket *socket)
                   + QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
     socket->disconnectFromHost();
     ++m_refusedCount;
+}
+
+void FakePushServer::upgradeSilently(QTcpSocket *socket)
+{
+    if (socket->property("upgraded").toBool()) {
+        socket->readAll(); // frames and pings, never answered
+        return;
+    }
+    const QByteArray head = socket->peek(1 << 16);
+    if (!head.contains("\r\n\r\n"))
+        return;
+    socket->setProperty("upgraded", true);
+    socket->readAll();
+    QByteArray key;
+    for (const QByteArray &line : head.split('\n')) {
+        if (line.toLower().startsWith("sec-websocket-key:"))
+            key = line.mid(line.indexOf(':') + 1).trimmed();
+    }
+    // RFC 6455 §4.2.2.
+    const QByteArray input = key + QByteArrayLiteral("258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    const QByteArray accept = QCryptographicHash::hash(input, QCryptographicHash::Sha1).toBase64();
+    socket->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                  "Connection: Upgrade\r\nSec-WebSocket-Accept: "
+                  + accept + "\r\n\r\n");
+    ++m_silentUpgradeCount;
 }
 
 void FakePushServer::onWebSocket()

@@ -42,6 +42,18 @@ public:
     void setRefusal(int status) { m_refusal = status; }
     int refusedCount() const { return m_refusedCount; }
 
+    //! How later connections go wrong without a word: a hung server or a dead path.
+    enum class Silence {
+        None, //!< upgrades are answered and the WebSockets live (the default)
+        NoHandshake, //!< takes the TCP connection and never answers the upgrade
+        AfterHandshake, //!< answers the upgrade (101), then neither reads nor writes: no pong
+    };
+    void setSilence(Silence silence) { m_silence = silence; }
+    //! TCP connections taken so far, whatever became of them.
+    int tcpConnectionCount() const { return m_tcpConnectionCount; }
+    //! Connections that Silence::AfterHandshake upgraded so far.
+    int silentUpgradeCount() const { return m_silentUpgradeCount; }
+
     //! The request URL of every accepted upgrade, oldest first.
     QList<QUrl> requestUrls() const { return m_requestUrls; }
     //! The text frames the clients sent, oldest first.
@@ -55,6 +67,9 @@ public:
 
     //! Sends \a text to the newest connection; false when there is none.
     bool sendText(const QString &text);
+    //! Sends \a frames to the newest connection in one turn of the event loop, so that the
+    //! client reads them at once; false when there is none.
+    bool sendTogether(const QList<QJsonObject> &frames);
     bool sendJson(const QJsonObject &frame);
     //! Sends {"id":id,"session":session,"data":data}.
     bool sendMessage(quint64 id, const QJsonValue &data,
@@ -72,6 +87,7 @@ private:
     void onTcpConnection();
     void onWebSocket();
     void refuse(QTcpSocket *socket);
+    void upgradeSilently(QTcpSocket *socket);
     QWebSocket *newest() const;
 
     QTcpServer m_tcpServer;
@@ -79,6 +95,9 @@ private:
     quint16 m_port = 0;
     int m_refusal = 0;
     int m_refusedCount = 0;
+    Silence m_silence = Silence::None;
+    int m_tcpConnectionCount = 0;
+    int m_silentUpgradeCount = 0;
     int m_lastCloseCode = -1;
     QList<QPointer<QTcpSocket>> m_tcpSockets;
     QList<QPointer<QWebSocket>> m_sockets;

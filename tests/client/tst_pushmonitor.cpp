@@ -9,7 +9,9 @@
 #include <QtPush/pushsession.h>
 #include <QtPush/pushtoken.h>
 
+#include "fakepushserver.h"
 #include "pushmonitormodels_p.h"
+#include "pushreconnectingsocket_p.h"
 #include "serverfixture.h"
 
 #include <QtCore/QRandomGenerator>
@@ -42,6 +44,26 @@ QJsonObject sessionObject(const QString &id, int clients = 0, int pushed = 0)
             {QStringLiteral("rate"), 0}};
 }
 
+//! A monitor of \a server whose connection uses \a timing.
+std::unique_ptr<PushMonitor> monitorOf(const FakePushServer &server,
+                                       const PushReconnectingSocket::Timing &timing)
+{
+    auto monitor = std::make_unique<PushMonitor>();
+    monitor->setUrl(server.url());
+    auto *socket = monitor->findChild<PushReconnectingSocket *>();
+    if (socket)
+        socket->setTiming(timing);
+    return monitor;
+}
+
+//! Appends errorString() at each errorOccurred() to \a errors, which outlives \a monitor:
+//! what a later attempt cannot overwrite.
+void recordErrors(PushMonitor *monitor, QStringList *errors)
+{
+    QObject::connect(monitor, &PushMonitor::errorOccurred, monitor,
+                     [monitor, errors] { errors->append(monitor->errorString()); });
+}
+
 QStringList sessionIds(const PushSessionsModel &model)
 {
     QStringList ids;
@@ -68,6 +90,10 @@ private Q_SLOTS:
     void aWeakerTokenIsAnAccessError();
     void anAdminTokenConnects();
     void pushNeedsAConnectionAndASession();
+    void handshakeThatNeverCompletesTimesOut();
+    void silentServerIsDroppedByThePingWatchdog();
+    void reopenInsideAFrameDropsTheOldSocketsFrames();
+    void reopenInsideStatusChangedEmitsNothingStale();
 
     void reconcileMixesInsertsRemovesAndChanges();
 
@@ -361,6 +387,137 @@ void tst_PushMonitor::pushNeedsAConnectionAndASession()
     QTRY_COMPARE(open->status(), PushMonitor::Connected);
     QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("no session")));
     QVERIFY(!open->push(1)); // nothing watched
+}
+
+void tst_PushMonitor::handshakeThatNeverCompletesTimesOut()
+{
+    FakePushServer fake;
+    QVERIFY(fake.listen());
+    fake.setSilence(FakePushServer::Silence::NoHandshake);
+    PushReconnectingSocket::Timing timing;
+    timing.handshakeTimeoutMs = 200;
+    timing.firstBackoffMs = 10;
+    QStringList errors;
+    auto monitor = monitorOf(fake, timing);
+    QVERIFY(monitor->findChild<PushReconnectingSocket *>());
+    recordErrors(monitor.get(), &errors);
+    QSignalSpy connected(monitor.get(), &PushMonitor::connected);
+    monitor->open();
+    QCOMPARE(monitor->status(), PushMonitor::Connecting);
+
+    QTRY_VERIFY(!errors.isEmpty());
+    QCOMPARE(errors.first(), QStringLiteral("no WebSocket handshake within 200 ms"));
+    // It keeps trying, with a fresh TCP connection each time.
+    QTRY_VERIFY(fake.tcpConnectionCount() >= 2);
+    QVERIFY(monitor->status() != PushMonitor::Idle);
+    QCOMPARE(monitor->error(), PushMonitor::ConnectionError);
+    QCOMPARE(connected.count(), 0);
+    monitor->close();
+    QCOMPARE(monitor->status(), PushMonitor::Idle);
+}
+
+void tst_PushMonitor::silentServerIsDroppedByThePingWatchdog()
+{
+    FakePushServer fake;
+    QVERIFY(fake.listen());
+    fake.setSilence(FakePushServer::Silence::AfterHandshake);
+    PushReconnectingSocket::Timing timing;
+    timing.pingIntervalMs = 50;
+    timing.silenceLimitMs = 300;
+    timing.firstBackoffMs = 60 * 60 * 1000; // one drop is the whole test: no reconnect
+    timing.maxBackoffMs = timing.firstBackoffMs;
+    QStringList errors;
+    auto monitor = monitorOf(fake, timing);
+    recordErrors(monitor.get(), &errors);
+    QSignalSpy connected(monitor.get(), &PushMonitor::connected);
+    QSignalSpy disconnected(monitor.get(), &PushMonitor::disconnected);
+    monitor->open();
+
+    // The upgrade is answered: the monitor is connected until its pings go unanswered.
+    QTRY_COMPARE(connected.count(), 1);
+    QCOMPARE(fake.silentUpgradeCount(), 1);
+    QTRY_COMPARE(disconnected.count(), 1);
+    QCOMPARE(monitor->status(), PushMonitor::Reconnecting);
+    QCOMPARE(monitor->error(), PushMonitor::ConnectionError);
+    QCOMPARE(errors.size(), 1);
+    QVERIFY2(errors.first().contains(QLatin1String("(no frame, no pong)")),
+             qPrintable(errors.first()));
+    QCOMPARE(fake.tcpConnectionCount(), 1);
+}
+
+void tst_PushMonitor::reopenInsideAFrameDropsTheOldSocketsFrames()
+{
+    FakePushServer fake;
+    QVERIFY(fake.listen());
+    auto monitor = monitorOf(fake, {});
+    QSignalSpy pushed(monitor.get(), &PushMonitor::pushed);
+    QSignalSpy connected(monitor.get(), &PushMonitor::connected);
+    monitor->open();
+    QTRY_COMPARE(connected.count(), 1);
+    QTRY_COMPARE(fake.openConnectionCount(), 1);
+
+    // The first of two frames read at once reopens the monitor: the second, already read
+    // from the old socket, must not reach the new connection's state.
+    int ticks = 0;
+    connect(monitor.get(), &PushMonitor::ticked, this, [&] {
+        if (++ticks == 1) {
+            monitor->close();
+            monitor->open();
+        }
+    });
+    const QJsonObject tick{
+            {QStringLiteral("type"), QStringLiteral("tick")},
+            {QStringLiteral("sessions"), QJsonArray{sessionObject(QStringLiteral("a"))}}};
+    const QJsonObject stale{{QStringLiteral("type"), QStringLiteral("pushed")},
+                            {QStringLiteral("session"), QStringLiteral("stale")},
+                            {QStringLiteral("id"), 1},
+                            {QStringLiteral("clients"), 0}};
+    QVERIFY(fake.sendTogether({tick, stale, tick}));
+    QTRY_COMPARE(ticks, 1);
+
+    // The new connection works, and frames on it arrive.
+    QTRY_COMPARE(connected.count(), 2);
+    QCOMPARE(fake.connectionCount(), 2);
+    QTRY_COMPARE(fake.openConnectionCount(), 1);
+    QVERIFY(fake.sendJson({{QStringLiteral("type"), QStringLiteral("pushed")},
+                           {QStringLiteral("session"), QStringLiteral("fresh")},
+                           {QStringLiteral("id"), 2},
+                           {QStringLiteral("clients"), 0}}));
+    QTRY_COMPARE(pushed.count(), 1);
+    QCOMPARE(pushed.first().at(0).toString(), QStringLiteral("fresh"));
+    QCOMPARE(ticks, 1);
+    QCOMPARE(monitor->status(), PushMonitor::Connected);
+}
+
+void tst_PushMonitor::reopenInsideStatusChangedEmitsNothingStale()
+{
+    FakePushServer fake;
+    QVERIFY(fake.listen());
+    auto monitor = monitorOf(fake, {});
+    QSignalSpy connected(monitor.get(), &PushMonitor::connected);
+    QSignalSpy disconnected(monitor.get(), &PushMonitor::disconnected);
+    QList<PushMonitor::Status> statuses;
+    bool reopened = false;
+    connect(monitor.get(), &PushMonitor::statusChanged, this, [&] {
+        statuses << monitor->status();
+        if (monitor->status() == PushMonitor::Connected && !reopened) {
+            reopened = true;
+            monitor->close();
+            monitor->open();
+        }
+    });
+    monitor->open();
+    QTRY_VERIFY(reopened);
+    // The first connection's connected() would be stale once the slot closed it: only the
+    // second connection's may come.
+    QTRY_COMPARE(fake.connectionCount(), 2);
+    QTRY_COMPARE(monitor->status(), PushMonitor::Connected);
+    QCOMPARE(connected.count(), 1);
+    QCOMPARE(statuses,
+             (QList<PushMonitor::Status>{PushMonitor::Connecting, PushMonitor::Connected,
+                                         PushMonitor::Idle, PushMonitor::Connecting,
+                                         PushMonitor::Connected}));
+    QCOMPARE(disconnected.count(), 1);
 }
 
 void tst_PushMonitor::reconcileMixesInsertsRemovesAndChanges()

@@ -2,6 +2,7 @@
 #include <QtPush/pushremoteclient.h>
 
 #include "fakepushserver.h"
+#include "pushreconnectingsocket_p.h"
 
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
@@ -79,6 +80,8 @@ private Q_SLOTS:
     void closeStopsReconnecting_data();
     void closeStopsReconnecting();
     void deletingTheClientSaysGoingAway();
+    void handshakeThatNeverCompletesTimesOut();
+    void silentServerIsDroppedByThePingWatchdog();
 
 private:
     std::unique_ptr<PushRemoteClient> newClient() const;
@@ -805,6 +808,56 @@ void tst_PushRemoteClient::deletingTheClientSaysGoingAway()
     client.reset();
     QTRY_COMPARE(m_server->openConnectionCount(), 0);
     QCOMPARE(m_server->lastCloseCode(), int(QWebSocketProtocol::CloseCodeGoingAway));
+}
+
+void tst_PushRemoteClient::handshakeThatNeverCompletesTimesOut()
+{
+    m_server->setSilence(FakePushServer::Silence::NoHandshake);
+    auto client = newClient();
+    auto *socket = client->findChild<PushReconnectingSocket *>();
+    QVERIFY(socket);
+    PushReconnectingSocket::Timing timing;
+    timing.handshakeTimeoutMs = 200;
+    timing.firstBackoffMs = 10;
+    socket->setTiming(timing);
+    QStringList errors; // errorString() as each errorOccurred() left it
+    connect(client.get(), &PushRemoteClient::errorOccurred, client.get(),
+            [&] { errors << client->errorString(); });
+    client->open();
+
+    QTRY_VERIFY(!errors.isEmpty());
+    QVERIFY2(errors.first().endsWith(QLatin1String(": no WebSocket handshake within 200 ms")),
+             qPrintable(errors.first()));
+    QTRY_VERIFY(m_server->tcpConnectionCount() >= 2); // and it keeps trying
+    QCOMPARE(client->status(), PushRemoteClient::Reconnecting);
+    QCOMPARE(client->error(), PushRemoteClient::ConnectionError);
+    QCOMPARE(m_server->connectionCount(), 0);
+}
+
+void tst_PushRemoteClient::silentServerIsDroppedByThePingWatchdog()
+{
+    m_server->setSilence(FakePushServer::Silence::AfterHandshake);
+    auto client = newClient();
+    auto *socket = client->findChild<PushReconnectingSocket *>();
+    QVERIFY(socket);
+    PushReconnectingSocket::Timing timing;
+    timing.pingIntervalMs = 50;
+    timing.silenceLimitMs = 300;
+    timing.firstBackoffMs = 60 * 60 * 1000; // one drop is the whole test: no reconnect
+    timing.maxBackoffMs = timing.firstBackoffMs;
+    socket->setTiming(timing);
+    QSignalSpy connected(client.get(), &PushRemoteClient::connected);
+    QSignalSpy disconnected(client.get(), &PushRemoteClient::disconnected);
+    QTest::ignoreMessage(QtWarningMsg, warning("^lost ws://.* \\(no frame, no pong\\)"));
+    client->open();
+
+    QTRY_COMPARE(connected.count(), 1);
+    QTRY_COMPARE(disconnected.count(), 1);
+    QCOMPARE(client->status(), PushRemoteClient::Reconnecting);
+    QCOMPARE(client->error(), PushRemoteClient::ConnectionError);
+    QVERIFY2(client->errorString().contains(QLatin1String("(no frame, no pong)")),
+             qPrintable(client->errorString()));
+    QCOMPARE(m_server->silentUpgradeCount(), 1);
 }
 
 QTEST_GUILESS_MAIN(tst_PushRemoteClient)
