@@ -203,7 +203,6 @@ void PushServerPrivate::onNewConnection()
 {
     while (QTcpSocket *socket = listener->nextPendingConnection()) {
         ++tcpConnections;
-        countUntilDestroyed(socket);
         Q_EMIT q->connectionCountChanged();
         if (maxConnections > 0 && tcpConnections > maxConnections) {
             // Refused with a real answer, so that the client knows to back off.
@@ -220,6 +219,7 @@ void PushServerPrivate::onNewConnection()
                 ++refusedSinceWarning;
             }
             countRefusal(PushWire::Refusal::Unavailable);
+            countUntilDestroyed(socket);
             socket->setParent(q); // deleted with the server if the peer never reads
             const QByteArray body = PushWire::errorBody(
                     PushWire::Refusal::Unavailable,
@@ -233,7 +233,11 @@ void PushServerPrivate::onNewConnection()
             QObject::connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
             continue;
         }
-        auto *connection = new PushHttpConnection(socket, maxMessageBytes, q);
+        // A plain connection becomes its bare descriptor here: an idle event stream or
+        // keep-alive connection then holds no socket buffers (docs/benchmarks.md).
+        PushConnectionIo *io = PushConnectionIo::adopt(socket, nullptr);
+        countUntilDestroyed(io);
+        auto *connection = new PushHttpConnection(io, maxMessageBytes, q);
         httpConnections.insert(connection, {});
         QObject::connect(connection, &PushHttpConnection::requestReceived, q,
                          [this](PushHttpConnection *c, const PushHttpRequest &request) {
@@ -243,12 +247,17 @@ void PushServerPrivate::onNewConnection()
                          [this](PushWire::Refusal refusal) { countRefusal(refusal); });
         QObject::connect(connection, &PushHttpConnection::closed, q,
                          [this](PushHttpConnection *c) { onConnectionClosed(c); });
+        QObject::connect(connection, &PushHttpConnection::inputEnded, q,
+                         [this](PushHttpConnection *c) {
+                             if (PushLongPoll *poll = longPolls.value(c))
+                                 poll->finish(); // a client that half-closed is answered now
+                         });
     }
 }
 
-void PushServerPrivate::countUntilDestroyed(QTcpSocket *socket)
+void PushServerPrivate::countUntilDestroyed(QObject *connection)
 {
-    QObject::connect(socket, &QObject::destroyed, q, [this] { connectionGone(); });
+    QObject::connect(connection, &QObject::destroyed, q, [this] { connectionGone(); });
 }
 
 void PushServerPrivate::connectionGone()
@@ -450,7 +459,7 @@ void PushServerPrivate::handleRequest(PushHttpConnection *connection,
         if (!checkUpgrade(connection, request))
             return;
         if (const auto access = authorize(connection, request, queryToken, PushToken::Admin, {}, {})) {
-            upgradeLater(connection, request, *access,
+            upgradeNow(connection, request, *access,
                          [this](PushWebSocketTransport *transport, const QByteArray &early) {
                              startAdminStream(transport, early);
                          });
@@ -699,7 +708,7 @@ void PushServerPrivate::handleUpgrade(PushHttpConnection *connection,
                true);
         return;
     }
-    upgradeLater(connection, request, access,
+    upgradeNow(connection, request, access,
                  [this, sessionKey, clientKey, resume](PushWebSocketTransport *transport,
                                                        const QByteArray &early) {
                      startWebSocket(transport, early, sessionKey, clientKey, resume);
@@ -735,46 +744,26 @@ bool PushServerPrivate::checkUpgrade(PushHttpConnection *connection,
     return true;
 }
 
-void PushServerPrivate::upgradeLater(
+void PushServerPrivate::upgradeNow(
         PushHttpConnection *connection, const PushHttpRequest &request, const PushAccess &access,
         std::function<void(PushWebSocketTransport *, const QByteArray &)> begin)
 {
     const QByteArray acceptKey = PushWebSocket::acceptKey(
             request.header(QByteArrayLiteral("sec-websocket-key")).trimmed());
-    QTcpSocket *socket = connection->takeSocket();
-    socket->setParent(q); // until the WebSocket starts
-    // Started from the event loop, not from inside the socket's readyRead() that brought the
-    // request: the socket is deleted there once its descriptor is taken.
-    QMetaObject::invokeMethod(
-            q,
-            [this, socket = QPointer<QTcpSocket>(socket), acceptKey, access,
-             begin = std::move(begin)] {
-                if (!socket)
-                    return;
-                // From here the transport counts the connection, until it is destroyed.
-                QObject::disconnect(socket, &QObject::destroyed, q, nullptr);
-                if (socket->state() != QAbstractSocket::ConnectedState) { // reset meanwhile
-                    delete socket;
-                    connectionGone();
-                    return;
-                }
-                const QByteArray early = socket->readAll(); // frames sent behind the request
-                PushConnectionIo *io = PushConnectionIo::adopt(socket, nullptr);
-                // RFC 6455 §4.2.2. No subprotocol and no extension is offered (protocol.md:
-                // WebSocket details).
-                io->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                          "Connection: Upgrade\r\nSec-WebSocket-Accept: "
-                          + acceptKey + "\r\n\r\n");
-                auto *transport = new PushWebSocketTransport(this, io, access);
-                webSockets.insert(transport);
-                if (shuttingDown) { // shutdown() began while the upgrade waited for this turn
-                    transport->closeConnection(PushWebSocket::closeGoingAway,
-                                               QStringLiteral("the server is shutting down"));
-                    return;
-                }
-                begin(transport, early);
-            },
-            Qt::QueuedConnection);
+    QByteArray early; // frames sent behind the request
+    PushConnectionIo *io = connection->takeIo(&early);
+    // From here the transport counts the connection, until it is destroyed.
+    QObject::disconnect(io, &QObject::destroyed, q, nullptr);
+    io->setHalfCloseAllowed(false); // a WebSocket peer that half-closes is gone
+    io->setReadPaused(false);
+    // RFC 6455 §4.2.2. No subprotocol and no extension is offered (protocol.md: WebSocket
+    // details).
+    io->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+              "Connection: Upgrade\r\nSec-WebSocket-Accept: "
+              + acceptKey + "\r\n\r\n");
+    auto *transport = new PushWebSocketTransport(this, io, access);
+    webSockets.insert(transport);
+    begin(transport, early);
 }
 
 void PushServerPrivate::startWebSocket(PushWebSocketTransport *transport, const QByteArray &early,
@@ -872,7 +861,7 @@ void PushServerPrivate::housekeeping()
     const QList<PushHttpConnection *> connections = httpConnections.keys();
     for (PushHttpConnection *connection : connections) {
         if (httpConnections.contains(connection))
-            connection->checkTimeouts(now);
+            connection->checkTimeouts();
     }
     const QList<PushWebSocketTransport *> sockets = webSockets.values();
     for (PushWebSocketTransport *transport : sockets) {
@@ -1100,10 +1089,6 @@ void PushServerPrivate::dropAll()
     // Everything the server made is its child, also what waits for deleteLater() still.
     const QList<QObject *> children = q->findChildren<QObject *>(Qt::FindDirectChildrenOnly);
     for (QObject *child : children) {
-        if (auto *connection = qobject_cast<PushHttpConnection *>(child)) {
-            if (connection->socket())
-                connection->socket()->disconnect();
-        }
         child->disconnect();
     }
     webSockets.clear();
@@ -1247,7 +1232,7 @@ void PushServer::abort()
     const auto connections = d->httpConnections.keys();
     for (PushHttpConnection *connection : connections) {
         if (d->httpConnections.contains(connection))
-            connection->socket()->abort();
+            connection->abort();
     }
     if (wasListening)
         Q_EMIT listeningChanged();

@@ -92,7 +92,7 @@ public:
     void onNewConnection();
     void handleRequest(PushHttpConnection *connection, const PushHttpRequest &request);
     void onConnectionClosed(PushHttpConnection *connection);
-    void countUntilDestroyed(QTcpSocket *socket);
+    void countUntilDestroyed(QObject *connection);
     void connectionGone();
     void housekeeping();
     //! Measures the rates of this second and sends every admin stream what changed.
@@ -189,9 +189,9 @@ private:
     void handleUpgrade(PushHttpConnection *connection, const PushHttpRequest &request,
                        const QString &sessionKey, const QString &clientKey,
                        const PushResume &resume, const PushAccess &access);
-    //! Takes the connection's socket and, on the next turn of the event loop, answers 101 and
-    //! hands \a begin the transport and the bytes that came behind the request.
-    void upgradeLater(PushHttpConnection *connection, const PushHttpRequest &request,
+    //! Takes the connection, answers 101 and hands \a begin the transport and the bytes that
+    //! came behind the request.
+    void upgradeNow(PushHttpConnection *connection, const PushHttpRequest &request,
                       const PushAccess &access,
                       std::function<void(PushWebSocketTransport *, const QByteArray &)> begin);
     void startWebSocket(PushWebSocketTransport *transport, const QByteArray &early,

@@ -4,7 +4,7 @@
 #include "pushhttpconnection_p.h"
 #include "pushserver_p.h"
 
-#include <QtNetwork/QTcpSocket>
+#include <utility>
 
 PushSseTransport::PushSseTransport(PushServerPrivate *server, PushAttachment *attachment,
                                    PushHttpConnection *connection)
@@ -16,44 +16,46 @@ void PushSseTransport::begin()
     m_connection->beginStream(QByteArrayLiteral("text/event-stream"));
     // The browser's EventSource reconnects after 2 s instead of its default 3 s.
     m_connection->write(QByteArrayLiteral("retry: 2000\n\n"));
-    connect(m_connection->socket(), &QTcpSocket::bytesWritten, this,
-            &PushSseTransport::onBytesSent);
+    connect(m_connection, &PushHttpConnection::bytesSent, this, &PushSseTransport::onBytesSent);
 }
 
 void PushSseTransport::writeMessage(PushFrame &frame)
 {
-    m_connection->write(frame.event());
+    m_pending.append(frame.event());
 }
 
 void PushSseTransport::writeGap(quint64 from, quint64 to)
 {
-    m_connection->write("event: gap\ndata: " + PushWire::gapFrame(from, to) + "\n\n");
+    m_pending.append("event: gap\ndata: " + PushWire::gapFrame(from, to) + "\n\n");
 }
 
 void PushSseTransport::writeHello(const QByteArray &frame)
 {
-    m_connection->write("event: hello\ndata: " + frame + "\n\n");
+    m_pending.append("event: hello\ndata: " + frame + "\n\n");
+    flushAtEndOfTurn();
 }
 
 void PushSseTransport::flushSocket()
 {
-    if (m_connection->socket())
-        m_connection->socket()->flush();
+    if (!m_pending.isEmpty())
+        m_connection->write(std::exchange(m_pending, QByteArray()));
 }
 
 qint64 PushSseTransport::backlog() const
 {
-    return m_connection->socket() ? m_connection->socket()->bytesToWrite() : 0;
+    return m_connection->backlog() + m_pending.size();
 }
 
 void PushSseTransport::closeConnection(int webSocketCode, const QString &reason)
 {
     Q_UNUSED(webSocketCode);
     Q_UNUSED(reason);
+    flushSocket();
     m_connection->close();
 }
 
 void PushSseTransport::keepAlive()
 {
-    m_connection->write(QByteArrayLiteral(": keep-alive\n\n"));
+    m_pending.append(QByteArrayLiteral(": keep-alive\n\n"));
+    flushSocket();
 }

@@ -35,4 +35,5 @@ protected:
 
 private:
     PushHttpConnection *m_connection;
+    QByteArray m_pending; // events of this turn of the event loop, written by flushSocket()
 };
