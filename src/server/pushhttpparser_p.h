@@ -59,8 +59,12 @@ public:
 
     explicit PushHttpParser(qint64 maxBodyBytes) : m_maxBodyBytes(maxBodyBytes) { }
 
-    //! Appends \a data to what waits to be parsed; next() parses it.
-    void feed(QByteArrayView data) { m_buffer.append(data.data(), data.size()); }
+    //! Appends \a data to what waits to be parsed; next() parses it. Ignored once refused.
+    void feed(QByteArrayView data)
+    {
+        if (!m_refused)
+            m_buffer.append(data.data(), data.size());
+    }
     //! Parses what was fed as far as the next complete request, which goes to \a request.
     //! Bytes behind that request wait for the next call.
     Status next(PushHttpRequest *request);
