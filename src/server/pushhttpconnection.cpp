@@ -74,13 +74,12 @@ void PushHttpConnection::handleRequests()
         PushHttpRequest request;
         switch (m_parser->next(&request)) {
         case PushHttpParser::Status::NeedMore:
-            if (!m_parser->hasPartialRequest()) {
+            if (!m_parser->hasPartialRequest() || m_inputEnded) {
+                // Every request read was answered; one cut short by the client's FIN was not
+                // carried out, and the client is not listening for an answer to it.
                 m_requestStartedMs = 0;
                 if (m_inputEnded || m_closeWhenIdle)
-                    close(); // every request read was answered
-            } else if (m_inputEnded) {
-                finishWithError(PushWire::Refusal::BadRequest,
-                                QStringLiteral("the connection ended inside a request"));
+                    close();
             } else if (m_closeWhenIdle) {
                 finishWithError(PushWire::Refusal::Unavailable,
                                 QStringLiteral("the server is shutting down"));
