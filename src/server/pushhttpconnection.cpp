@@ -15,14 +15,15 @@ qint64 nowMs()
 
 } // namespace
 
-PushHttpConnection::PushHttpConnection(PushConnectionIo *io, qint64 maxBodyBytes, QObject *parent)
-    : QObject(parent), m_io(io), m_parser(std::make_unique<PushHttpParser>(maxBodyBytes))
+PushHttpConnection::PushHttpConnection(PushConnectionIo *io, qint64 maxBodyBytes,
+                                       PushHttpConnectionOwner *owner, QObject *parent)
+    : QObject(parent), m_io(io), m_owner(owner),
+      m_parser(std::make_unique<PushHttpParser>(maxBodyBytes))
 {
     m_io->setParent(this);
     m_io->setHalfCloseAllowed(true);
     m_lastActivityMs = nowMs();
     connect(m_io, &PushConnectionIo::readyRead, this, &PushHttpConnection::readInput);
-    connect(m_io, &PushConnectionIo::bytesSent, this, &PushHttpConnection::bytesSent);
     connect(m_io, &PushConnectionIo::closed, this, &PushHttpConnection::onClosed);
     // A TLS socket may hold the first request already, decrypted with the handshake.
     QMetaObject::invokeMethod(this, &PushHttpConnection::readInput, Qt::QueuedConnection);
@@ -60,7 +61,7 @@ void PushHttpConnection::readInput()
     }
     handleRequests();
     if (m_inputEnded && m_state == State::Handling) {
-        Q_EMIT inputEnded(this); // a long-poll answers now
+        m_owner->inputEnded(this); // a long-poll answers now
         handleRequests(); // then pipelined requests, then the close
     } else if (m_inputEnded && m_state == State::Streaming) {
         close(); // an EventSource that goes away
@@ -97,13 +98,13 @@ void PushHttpConnection::handleRequests()
         m_keepAlive = request.keepAlive && !request.upgrade;
         m_crossOrigin = !request.header("origin").isEmpty();
         m_state = State::Handling;
-        Q_EMIT requestReceived(this, request);
+        m_owner->requestReceived(this, request);
     }
 }
 
 void PushHttpConnection::finishWithError(PushWire::Refusal refusal, const QString &message)
 {
-    Q_EMIT refusedWhileReading(refusal);
+    m_owner->refusedWhileReading(refusal);
     qCDebug(lcPushServer) << "refusing request from" << m_io->peerName() << ":" << message;
     m_requestStartedMs = 0;
     m_crossOrigin = false;
@@ -184,7 +185,7 @@ PushConnectionIo *PushHttpConnection::takeIo(QByteArray *early)
     m_io = nullptr;
     *early = m_parser->takeUnparsed();
     m_state = State::Gone;
-    Q_EMIT closed(this);
+    m_owner->connectionClosed(this);
     return io;
 }
 
@@ -221,7 +222,7 @@ void PushHttpConnection::onClosed()
     if (m_state == State::Gone)
         return;
     m_state = State::Gone;
-    Q_EMIT closed(this);
+    m_owner->connectionClosed(this);
 }
 
 void PushHttpConnection::checkTimeouts()

@@ -12,24 +12,47 @@
 #include <memory>
 
 class PushConnectionIo;
+class PushHttpConnection;
+
+/*!
+    What a connection reports to its owner, the server. A plain interface rather than signals:
+    a signal connection costs a few hundred bytes per connection, which an idle event stream
+    would otherwise carry (docs/benchmarks.md).
+*/
+class PushHttpConnectionOwner
+{
+public:
+    //! A complete request; answer with respond() or refuse(), now or later.
+    virtual void requestReceived(PushHttpConnection *connection, const PushHttpRequest &request)
+            = 0;
+    //! The client half-closed while its request is handled: nothing more will come.
+    virtual void inputEnded(PushHttpConnection *connection) = 0;
+    //! The connection is gone (closed by either side, or taken); reported once.
+    virtual void connectionClosed(PushHttpConnection *connection) = 0;
+    //! A request was refused before it was complete (malformed, too large, too slow).
+    virtual void refusedWhileReading(PushWire::Refusal refusal) = 0;
+
+protected:
+    ~PushHttpConnectionOwner() = default;
+};
 
 /*!
     Reads HTTP/1.1 requests off one connection, one at a time, and writes the answers.
 
-    requestReceived() hands over each complete request; the next one is not parsed until the
+    The owner's requestReceived() gets each complete request; the next one is not parsed until the
     handler answers with respond() or refuse(), which may be later (a long-poll). A handler may
     also turn the connection into an event stream (beginStream()) or take it for a WebSocket
     upgrade (takeIo()). Requests are bounded by PushHttpParser, and must arrive whole within
     30 s; no more than 16 KiB is read ahead of the request being handled.
 
     A client may half-close after its request (RFC 9112 §9.6): every request read is still
-    answered, then the connection closes; inputEnded() tells a handler that waits (a long-poll)
-    to answer now. Every close is lingering: the FIN goes after the answer, and what the client
-    still sends is read and dropped until it closes too (or for 5 s), so that the answer is
-    never destroyed by a reset.
+    answered, then the connection closes; the owner's inputEnded() tells a handler that waits
+    (a long-poll) to answer now. Every close is lingering: the FIN goes after the answer, and what
+   the client still sends is read and dropped until it closes too (or for 5 s), so that the answer
+   is never destroyed by a reset.
 
     Ownership: the connection owns its PushConnectionIo (as its child) until takeIo(). The
-    server owns the connection and deletes it after closed().
+    server owns the connection and deletes it after connectionClosed().
 */
 class PushHttpConnection : public QObject
 {
@@ -40,7 +63,8 @@ public:
     static constexpr qint64 drainTimeoutMs = 5 * 1000;
     static constexpr qsizetype readAheadBytes = 16 * 1024;
 
-    PushHttpConnection(PushConnectionIo *io, qint64 maxBodyBytes, QObject *parent);
+    PushHttpConnection(PushConnectionIo *io, qint64 maxBodyBytes, PushHttpConnectionOwner *owner,
+                       QObject *parent);
     ~PushHttpConnection() override;
 
     //! Answers the current request. \a extraHeaders are complete "Name: value\r\n" lines.
@@ -54,8 +78,11 @@ public:
     void write(const QByteArray &data);
     //! Bytes written and not yet sent.
     qint64 backlog() const;
+    //! The connection's bytes (its bytesSent() drives an event stream's flow control); null
+    //! once taken.
+    PushConnectionIo *io() const { return m_io; }
     //! Hands the connection, with the current request read, to a WebSocket transport; \a early
-    //! gets the bytes that came behind the request. This object then reports closed().
+    //! gets the bytes that came behind the request. This object then reports it closed.
     PushConnectionIo *takeIo(QByteArray *early);
     //! Closes once what was written has been sent.
     void close();
@@ -70,17 +97,6 @@ public:
     //! a second.
     void checkTimeouts();
 
-Q_SIGNALS:
-    void requestReceived(PushHttpConnection *connection, const PushHttpRequest &request);
-    //! The client half-closed while its request is handled: nothing more will come.
-    void inputEnded(PushHttpConnection *connection);
-    //! Some of the backlog was sent.
-    void bytesSent();
-    //! The connection is gone (closed by either side, or taken); emitted once.
-    void closed(PushHttpConnection *connection);
-    //! A request was refused before it was complete (malformed, too large, too slow).
-    void refusedWhileReading(PushWire::Refusal refusal);
-
 private:
     enum class State { Reading, Handling, Streaming, Closing, Gone };
 
@@ -90,6 +106,7 @@ private:
     void onClosed();
 
     PushConnectionIo *m_io;
+    PushHttpConnectionOwner *const m_owner;
     std::unique_ptr<PushHttpParser> m_parser; // none once streaming
     State m_state = State::Reading;
     bool m_keepAlive = true; // of the request being handled

@@ -237,22 +237,25 @@ void PushServerPrivate::onNewConnection()
         // keep-alive connection then holds no socket buffers (docs/benchmarks.md).
         PushConnectionIo *io = PushConnectionIo::adopt(socket, nullptr);
         countUntilDestroyed(io);
-        auto *connection = new PushHttpConnection(io, maxMessageBytes, q);
-        httpConnections.insert(connection, {});
-        QObject::connect(connection, &PushHttpConnection::requestReceived, q,
-                         [this](PushHttpConnection *c, const PushHttpRequest &request) {
-                             handleRequest(c, request);
-                         });
-        QObject::connect(connection, &PushHttpConnection::refusedWhileReading, q,
-                         [this](PushWire::Refusal refusal) { countRefusal(refusal); });
-        QObject::connect(connection, &PushHttpConnection::closed, q,
-                         [this](PushHttpConnection *c) { onConnectionClosed(c); });
-        QObject::connect(connection, &PushHttpConnection::inputEnded, q,
-                         [this](PushHttpConnection *c) {
-                             if (PushLongPoll *poll = longPolls.value(c))
-                                 poll->finish(); // a client that half-closed is answered now
-                         });
+        httpConnections.insert(new PushHttpConnection(io, maxMessageBytes, this, q), {});
     }
+}
+
+void PushServerPrivate::requestReceived(PushHttpConnection *connection,
+                                        const PushHttpRequest &request)
+{
+    handleRequest(connection, request);
+}
+
+void PushServerPrivate::inputEnded(PushHttpConnection *connection)
+{
+    if (PushLongPoll *poll = longPolls.value(connection))
+        poll->finish(); // a client that half-closed is answered now
+}
+
+void PushServerPrivate::connectionClosed(PushHttpConnection *connection)
+{
+    onConnectionClosed(connection);
 }
 
 void PushServerPrivate::countUntilDestroyed(QObject *connection)

@@ -8,6 +8,7 @@
 
 #include "pushadminfigures_p.h"
 #include "pushattachment_p.h"
+#include "pushhttpconnection_p.h"
 #include "pushwire_p.h"
 
 #include <QtCore/QHash>
@@ -27,7 +28,6 @@ class PushLongPoll;
 class PushSseTransport;
 class PushStreamTransport;
 class PushWebSocketTransport;
-struct PushHttpRequest;
 
 //! A message as it goes on the wire, encoded once for all the clients that get it.
 struct PushFrame
@@ -57,7 +57,7 @@ struct PushAccess
     bool mayPush = true;
 };
 
-class PushServerPrivate
+class PushServerPrivate : public PushHttpConnectionOwner
 {
 public:
     explicit PushServerPrivate(PushServer *q, PushRegistry *registry);
@@ -90,6 +90,11 @@ public:
     PushAdminClient adminClient(const QString &sessionKey, PushClient *client) const;
 
     void onNewConnection();
+    // PushHttpConnectionOwner
+    void requestReceived(PushHttpConnection *connection, const PushHttpRequest &request) override;
+    void inputEnded(PushHttpConnection *connection) override;
+    void connectionClosed(PushHttpConnection *connection) override;
+    void refusedWhileReading(PushWire::Refusal refusal) override { countRefusal(refusal); }
     void handleRequest(PushHttpConnection *connection, const PushHttpRequest &request);
     void onConnectionClosed(PushHttpConnection *connection);
     void countUntilDestroyed(QObject *connection);

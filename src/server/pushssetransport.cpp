@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "pushssetransport_p.h"
 
+#include "pushconnectionio_p.h"
 #include "pushhttpconnection_p.h"
 #include "pushserver_p.h"
 
@@ -16,7 +17,8 @@ void PushSseTransport::begin()
     m_connection->beginStream(QByteArrayLiteral("text/event-stream"));
     // The browser's EventSource reconnects after 2 s instead of its default 3 s.
     m_connection->write(QByteArrayLiteral("retry: 2000\n\n"));
-    connect(m_connection, &PushHttpConnection::bytesSent, this, &PushSseTransport::onBytesSent);
+    connect(m_connection->io(), &PushConnectionIo::bytesSent, this,
+            &PushSseTransport::onBytesSent);
 }
 
 void PushSseTransport::writeMessage(PushFrame &frame)
