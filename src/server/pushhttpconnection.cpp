@@ -183,7 +183,7 @@ PushConnectionIo *PushHttpConnection::takeIo(QByteArray *early)
     disconnect(io, nullptr, this, nullptr);
     io->setParent(nullptr);
     m_io = nullptr;
-    *early = m_parser->takeUnparsed();
+    *early = m_parser ? m_parser->takeUnparsed() : QByteArray();
     m_state = State::Gone;
     m_owner->connectionClosed(this);
     return io;

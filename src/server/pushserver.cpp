@@ -275,12 +275,6 @@ void PushServerPrivate::connectionGone()
 void PushServerPrivate::onConnectionClosed(PushHttpConnection *connection)
 {
     httpConnections.remove(connection);
-    if (PushSseTransport *stream = eventStreams.take(connection)) {
-        if (PushAttachment *attachment = stream->attachment())
-            detach(attachment, stream);
-        stream->release();
-        stream->deleteLater();
-    }
     if (PushLongPoll *poll = longPolls.take(connection)) {
         if (PushAttachment *attachment = poll->attachment())
             detach(attachment, poll);
@@ -816,7 +810,7 @@ void PushServerPrivate::handleEvents(PushHttpConnection *connection, const QStri
         refuse(connection, PushWire::Refusal::Unavailable, why);
         return;
     }
-    eventStreams.insert(connection, stream);
+    eventStreams.insert(stream);
     stream->setAttachment(attachment);
     stream->begin();
     stream->start(catchUp);
@@ -824,7 +818,7 @@ void PushServerPrivate::handleEvents(PushHttpConnection *connection, const QStri
 
 void PushServerPrivate::sseEnded(PushSseTransport *transport)
 {
-    eventStreams.remove(transport->connection());
+    eventStreams.remove(transport);
     if (PushAttachment *attachment = transport->attachment())
         detach(attachment, transport);
     transport->release();
@@ -1237,6 +1231,9 @@ void PushServer::abort()
         if (d->httpConnections.contains(connection))
             connection->abort();
     }
+    const auto streams = d->eventStreams.values();
+    for (PushSseTransport *stream : streams)
+        stream->abort();
     if (wasListening)
         Q_EMIT listeningChanged();
 }

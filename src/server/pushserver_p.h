@@ -137,7 +137,7 @@ public:
     int tcpConnections = 0;
     QHash<PushHttpConnection *, PushRateLimiter> httpConnections;
     QSet<PushWebSocketTransport *> webSockets;
-    QHash<PushHttpConnection *, PushSseTransport *> eventStreams;
+    QSet<PushSseTransport *> eventStreams;
     QHash<PushHttpConnection *, PushLongPoll *> longPolls;
 
     // Admin event streams, and what their rates are measured against.
