@@ -41,7 +41,7 @@ protected:
 
     The owner's requestReceived() gets each complete request; the next one is not parsed until the
     handler answers with respond() or refuse(), which may be later (a long-poll). A handler may
-    also turn the connection into an event stream (beginStream()) or take it for a WebSocket
+    also start an event stream (beginStream()), or take the connection for one or for a WebSocket
     upgrade (takeIo()). Requests are bounded by PushHttpParser, and must arrive whole within
     30 s; no more than 16 KiB is read ahead of the request being handled.
 
@@ -92,7 +92,6 @@ public:
     //! (shutdown).
     void closeWhenIdle();
 
-    bool isStreaming() const { return m_state == State::Streaming; }
     //! Applies the request, idle and drain timeouts (on the steady clock); called about once
     //! a second.
     void checkTimeouts();

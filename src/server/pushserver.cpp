@@ -1209,7 +1209,7 @@ void PushServer::shutdown(int timeoutMs)
         stream->closeConnection(PushWebSocket::closeGoingAway, {});
     const auto connections = d->httpConnections.keys();
     for (PushHttpConnection *connection : connections) {
-        if (d->httpConnections.contains(connection) && !connection->isStreaming())
+        if (d->httpConnections.contains(connection))
             connection->closeWhenIdle();
     }
     if (wasListening)
