@@ -107,11 +107,12 @@ public:
 
     qint64 backlog() const override { return m_backlog.size() - m_backlogSent; }
 
-    void closeAfterWrites() override
+    void closeAfterWrites(bool waitForPeer) override
     {
         if (m_descriptor < 0 || m_closing)
             return;
         m_closing = true;
+        m_waitForPeer = waitForPeer;
         if (backlog() == 0)
             halfClose();
     }
@@ -187,7 +188,7 @@ private:
     // that half-closed already has nothing more to send: then the connection is done.
     void halfClose()
     {
-        if (m_peerDone) {
+        if (m_peerDone || !m_waitForPeer) {
             finish();
             return;
         }
@@ -221,6 +222,7 @@ private:
     QByteArray m_backlog;
     qsizetype m_backlogSent = 0;
     bool m_closing = false;
+    bool m_waitForPeer = true;
     bool m_halfCloseAllowed = false;
     bool m_peerDone = false; // the peer half-closed; we may still write
 };
@@ -274,7 +276,7 @@ public:
     }
 
     qint64 backlog() const override { return m_socket->bytesToWrite(); }
-    void closeAfterWrites() override { m_socket->disconnectFromHost(); }
+    void closeAfterWrites(bool) override { m_socket->disconnectFromHost(); }
     void abort() override { m_socket->abort(); }
 
     QString peerName() const override

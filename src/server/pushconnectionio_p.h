@@ -45,8 +45,10 @@ public:
     virtual void write(const QByteArray &data) = 0;
     //! Bytes written and not yet handed to the kernel.
     virtual qint64 backlog() const = 0;
-    //! Sends the backlog, then closes the connection.
-    virtual void closeAfterWrites() = 0;
+    //! Sends the backlog, then closes the connection: by default half-closes and reads on,
+    //! dropping what still comes, until the peer closes too; with \a waitForPeer false (the
+    //! peer said it sends nothing more) closes at once.
+    virtual void closeAfterWrites(bool waitForPeer = true) = 0;
     //! Closes the connection now, dropping the backlog.
     virtual void abort() = 0;
     //! The peer's address and port, for logs.

@@ -96,6 +96,7 @@ void PushHttpConnection::handleRequests()
         }
         m_requestStartedMs = 0;
         m_keepAlive = request.keepAlive && !request.upgrade;
+        m_clientCloses = !request.keepAlive;
         m_crossOrigin = !request.header("origin").isEmpty();
         m_state = State::Handling;
         m_owner->requestReceived(this, request);
@@ -108,6 +109,7 @@ void PushHttpConnection::finishWithError(PushWire::Refusal refusal, const QStrin
     qCDebug(lcPushServer) << "refusing request from" << m_io->peerName() << ":" << message;
     m_requestStartedMs = 0;
     m_crossOrigin = false;
+    m_clientCloses = false;
     m_state = State::Handling;
     refuse(refusal, message, true);
 }
@@ -195,7 +197,10 @@ void PushHttpConnection::close()
         return;
     m_state = State::Closing;
     m_closingSinceMs = nowMs();
-    m_io->closeAfterWrites();
+    // A client that asked to close sends nothing more: no need to wait for its FIN, which
+    // also frees the connection (and its count) at once. Otherwise the close lingers.
+    const bool clientDone = m_clientCloses && m_parser && !m_parser->hasPartialRequest();
+    m_io->closeAfterWrites(!clientDone);
     m_io->setReadPaused(false);
 }
 

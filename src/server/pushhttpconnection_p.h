@@ -47,9 +47,9 @@ protected:
 
     A client may half-close after its request (RFC 9112 §9.6): every request read is still
     answered, then the connection closes; the owner's inputEnded() tells a handler that waits
-    (a long-poll) to answer now. Every close is lingering: the FIN goes after the answer, and what
-   the client still sends is read and dropped until it closes too (or for 5 s), so that the answer
-   is never destroyed by a reset.
+    (a long-poll) to answer now. A close the client did not ask for lingers: the FIN goes after the
+   answer, and what the client still sends is read and dropped until it closes too (or for 5 s), so
+   that the answer is never destroyed by a reset.
 
     Ownership: the connection owns its PushConnectionIo (as its child) until takeIo(). The
     server owns the connection and deletes it after connectionClosed().
@@ -109,6 +109,7 @@ private:
     std::unique_ptr<PushHttpParser> m_parser; // none once streaming
     State m_state = State::Reading;
     bool m_keepAlive = true; // of the request being handled
+    bool m_clientCloses = false; // the request being handled asked to close the connection
     bool m_closeWhenIdle = false;
     bool m_crossOrigin = false; // the request named an Origin: answer with CORS headers
     bool m_inputEnded = false; // the client half-closed
