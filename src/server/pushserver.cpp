@@ -457,9 +457,9 @@ void PushServerPrivate::handleRequest(PushHttpConnection *connection,
             return;
         if (const auto access = authorize(connection, request, queryToken, PushToken::Admin, {}, {})) {
             upgradeNow(connection, request, *access,
-                         [this](PushWebSocketTransport *transport, const QByteArray &early) {
-                             startAdminStream(transport, early);
-                         });
+                       [this](PushWebSocketTransport *transport, const QByteArray &early) {
+                           startAdminStream(transport, early);
+                       });
         }
         return;
     case PushRoute::Events:
@@ -706,10 +706,10 @@ void PushServerPrivate::handleUpgrade(PushHttpConnection *connection,
         return;
     }
     upgradeNow(connection, request, access,
-                 [this, sessionKey, clientKey, resume](PushWebSocketTransport *transport,
-                                                       const QByteArray &early) {
-                     startWebSocket(transport, early, sessionKey, clientKey, resume);
-                 });
+               [this, sessionKey, clientKey, resume](PushWebSocketTransport *transport,
+                                                     const QByteArray &early) {
+                   startWebSocket(transport, early, sessionKey, clientKey, resume);
+               });
 }
 
 bool PushServerPrivate::checkUpgrade(PushHttpConnection *connection,

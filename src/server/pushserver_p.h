@@ -197,8 +197,8 @@ private:
     //! Takes the connection, answers 101 and hands \a begin the transport and the bytes that
     //! came behind the request.
     void upgradeNow(PushHttpConnection *connection, const PushHttpRequest &request,
-                      const PushAccess &access,
-                      std::function<void(PushWebSocketTransport *, const QByteArray &)> begin);
+                    const PushAccess &access,
+                    std::function<void(PushWebSocketTransport *, const QByteArray &)> begin);
     void startWebSocket(PushWebSocketTransport *transport, const QByteArray &early,
                         const QString &sessionKey, const QString &clientKey,
                         const PushResume &resume);
