@@ -9,6 +9,7 @@
 //   sse     the same with N Server-Sent Events subscribers.
 //   poll    the same with N long-poll subscribers (HTTP/1.1 keep-alive, re-polling at once).
 //   idle    N idle WebSocket connections; the server's resident memory per connection.
+//   idlesse the same with N idle Server-Sent Events streams.
 //
 // It shares the machine's cores with the server, so it is one thread on epoll with non-blocking
 // sockets and a WebSocket client of its own that parses frames in place, without copying them.
@@ -206,7 +207,7 @@ struct Options
         std::fprintf(stderr, "qtpush-bench-loadgen: %s\n", message);
     std::fputs(
             "usage: qtpush-bench-loadgen MODE --port N [options]\n"
-            "modes: fanout | sse | poll | idle\n"
+            "modes: fanout | sse | poll | idle | idlesse\n"
             "  --host ADDR            server address on loopback [127.0.0.1]\n"
             "  --port N               server port (required)\n"
             "  --server NAME          label for the result line [unknown]\n"
@@ -233,7 +234,8 @@ Options parseOptions(int argc, char *argv[])
     if (argc < 2 || argv[1][0] == '-')
         usage(argc >= 2 && std::strcmp(argv[1], "--help") == 0 ? nullptr : "no mode given");
     o.mode = argv[1];
-    if (o.mode != "fanout" && o.mode != "sse" && o.mode != "poll" && o.mode != "idle")
+    if (o.mode != "fanout" && o.mode != "sse" && o.mode != "poll" && o.mode != "idle"
+        && o.mode != "idlesse")
         usage(("unknown mode " + o.mode).c_str());
     for (int i = 2; i < argc; ++i) {
         std::string name = argv[i];
@@ -296,8 +298,8 @@ Options parseOptions(int argc, char *argv[])
     if (o.push != "ws" && o.push != "http")
         usage("--push must be ws or http");
     if (o.clients < 0)
-        o.clients = o.mode == "idle" ? 10000 : 1000;
-    if (o.mode == "idle" && o.serverPid == 0)
+        o.clients = o.mode == "idle" || o.mode == "idlesse" ? 10000 : 1000;
+    if ((o.mode == "idle" || o.mode == "idlesse") && o.serverPid == 0)
         usage("idle needs --server-pid");
     for (const char c : o.session) {
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
@@ -408,7 +410,7 @@ public:
 
     int run()
     {
-        if (m_o.mode == "idle")
+        if (m_o.mode == "idle" || m_o.mode == "idlesse")
             return runIdle();
         return runStream();
     }
@@ -1423,15 +1425,18 @@ private:
         return readings.back();
     }
 
-    // idle: the server's resident memory per idle WebSocket connection. A first batch of
+    // idle, idlesse: the server's resident memory per idle WebSocket connection or event
+    // stream. A first batch of
     // connections (1%, at least 1, at most 100) warms the server up (lazy initialisation, the
     // session itself); the baseline is taken after it, so the figure is per added connection.
     int runIdle()
     {
         raiseFileLimit(m_o.clients);
         const int warm = std::clamp(m_o.clients / 100, 1, 100);
+        const bool sse = m_o.mode == "idlesse";
         for (int i = 0; i < m_o.clients; ++i)
-            addConnection(Transport::WebSocket, clientPath("ws", "idle-" + std::to_string(i), ""),
+            addConnection(sse ? Transport::EventStream : Transport::WebSocket,
+                          clientPath(sse ? "events" : "ws", "idle-" + std::to_string(i), ""),
                           false, false);
         const long rssStart = rssKib(m_o.serverPid);
         // openAll() opens everything from an index on; open the warm-up batch alone first.

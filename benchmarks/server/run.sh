@@ -22,9 +22,9 @@ usage: run.sh [options] BUILD_DIR
   --quick                tiny smoke run: 50 subscribers, 200 idle connections, 2 s, 1 run
   --runs R               runs of every mode against every server [5]
   --servers LIST         comma-separated: qtpush,node,websocketpp [all three]
-  --modes LIST           comma-separated: fanout,latency,idle,sse,poll [all]
+  --modes LIST           comma-separated: fanout,latency,idle,idlesse,sse,poll [all]
   --clients N            subscribers in fanout, latency, sse and poll [1000]
-  --idle-connections N   connections in idle, at most ~19,000 [10000]
+  --idle-connections N   connections in idle and idlesse, at most ~19,000 [10000]
   --duration S           measured seconds per measurement [5]
   --warmup S             unmeasured seconds of load before it [1]
   --window W             publisher's window in messages [64]
@@ -38,7 +38,7 @@ EOF
 
 runs=5
 servers=qtpush,node,websocketpp
-modes=fanout,latency,idle,sse,poll
+modes=fanout,latency,idle,idlesse,sse,poll
 clients=1000
 idle_connections=10000
 duration=5
@@ -124,7 +124,7 @@ done
 [ ${#available[@]} -gt 0 ] || { echo "run.sh: no server to measure" >&2; exit 2; }
 
 serves() { # server mode: websocketpp has no SSE or long-poll (no streamed HTTP replies)
-    [ "$1" != websocketpp ] || { [ "$2" != sse ] && [ "$2" != poll ]; }
+    [ "$1" != websocketpp ] || { [ "$2" != sse ] && [ "$2" != poll ] && [ "$2" != idlesse ]; }
 }
 
 start_server() {
@@ -177,8 +177,8 @@ measure() { # mode server
     latency)
         args=(fanout --clients "$clients" --duration "$duration" --warmup "$warmup" --window "$window"
               --rate "$latency_rate") ;;
-    idle)
-        args=(idle --clients "$idle_connections") ;;
+    idle|idlesse)
+        args=("$mode" --clients "$idle_connections") ;;
     esac
     limit=$(awk -v d="$duration" -v w="$warmup" 'BEGIN { printf "%d", d + w + 150 }')
     start_server "$name" || { failures=$((failures + 1)); return; }
@@ -206,7 +206,7 @@ echo "# raw results: $log"
 deadline=$((SECONDS + max_minutes * 60))
 for run in $(seq "$runs"); do
     for mode in ${modes//,/ }; do
-        case $mode in fanout|latency|idle|sse|poll) ;; *) echo "run.sh: unknown mode $mode" >&2; exit 2 ;; esac
+        case $mode in fanout|latency|idle|idlesse|sse|poll) ;; *) echo "run.sh: unknown mode $mode" >&2; exit 2 ;; esac
         for name in "${available[@]}"; do
             serves "$name" "$mode" || continue
             if [ $SECONDS -ge $deadline ]; then
@@ -234,7 +234,7 @@ function fmt(v) { return v == "" ? "-" : (v >= 100 ? sprintf("%.0f", v) : sprint
     if (kv["status"] != "ok") { failed[key]++; next }
     ok[key]++
     if (!(kv["mode"] in seen)) { seen[kv["mode"]] = 1; order[++nmodes] = kv["mode"] }
-    if (kv["mode"] == "idle") metrics = "kib_per_conn connect_s"
+    if (kv["mode"] == "idle" || kv["mode"] == "idlesse") metrics = "kib_per_conn connect_s"
     else if (kv["mode"] == "latency") metrics = "p50_us p99_us server_cpu"
     else metrics = "deliveries_per_s p50_us p99_us server_cpu loadgen_cpu"
     nm = split(metrics, m, " ")

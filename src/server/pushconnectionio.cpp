@@ -52,16 +52,37 @@ public:
 
     qint64 read(char *data, qint64 maxSize) override
     {
-        if (m_descriptor < 0)
+        if (m_descriptor < 0 || m_peerDone)
             return -1;
         const ssize_t count = ::recv(m_descriptor, data, size_t(maxSize), 0);
         if (count > 0)
             return count;
         if (count < 0 && wouldBlock())
             return 0;
+        if (count == 0 && m_halfCloseAllowed && !m_closing) {
+            // The peer's FIN: what it sent is all there is, and the answer may still go out.
+            m_peerDone = true;
+            m_readNotifier.setEnabled(false); // else it would report the end again and again
+            return -1;
+        }
         finish(); // 0: the peer closed; else an error such as a reset
         return -1;
     }
+
+    void setHalfCloseAllowed(bool allowed) override
+    {
+        m_halfCloseAllowed = allowed;
+        if (!allowed && m_peerDone)
+            finish();
+    }
+
+    void setReadPaused(bool paused) override
+    {
+        if (m_descriptor >= 0 && !m_peerDone)
+            m_readNotifier.setEnabled(!paused);
+    }
+
+    bool isWritable() const override { return m_descriptor >= 0 && !m_closing; }
 
     void write(const QByteArray &data) override
     {
@@ -86,11 +107,12 @@ public:
 
     qint64 backlog() const override { return m_backlog.size() - m_backlogSent; }
 
-    void closeAfterWrites() override
+    void closeAfterWrites(bool waitForPeer) override
     {
         if (m_descriptor < 0 || m_closing)
             return;
         m_closing = true;
+        m_waitForPeer = waitForPeer;
         if (backlog() == 0)
             halfClose();
     }
@@ -162,8 +184,17 @@ private:
     }
 
     // After the last byte: FIN, but go on reading until the peer closes too, so that what it
-    // still sends is not answered with a reset that would destroy what we sent last.
-    void halfClose() { ::shutdown(m_descriptor, SHUT_WR); }
+    // still sends is not answered with a reset that would destroy what we sent last. A peer
+    // that half-closed already has nothing more to send: then the connection is done.
+    void halfClose()
+    {
+        if (m_peerDone || !m_waitForPeer) {
+            finish();
+            return;
+        }
+        ::shutdown(m_descriptor, SHUT_WR);
+        m_readNotifier.setEnabled(true); // what still comes is read until the peer's FIN
+    }
 
     void closeDescriptor()
     {
@@ -191,6 +222,9 @@ private:
     QByteArray m_backlog;
     qsizetype m_backlogSent = 0;
     bool m_closing = false;
+    bool m_waitForPeer = true;
+    bool m_halfCloseAllowed = false;
+    bool m_peerDone = false; // the peer half-closed; we may still write
 };
 
 #endif // Q_OS_UNIX
@@ -206,6 +240,8 @@ public:
     {
         socket->setParent(this);
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        // What the owner has not read yet waits in the kernel, not here without bound.
+        socket->setReadBufferSize(readBufferBytes);
         connect(socket, &QTcpSocket::readyRead, this, &PushConnectionIo::readyRead);
         connect(socket, &QTcpSocket::bytesWritten, this, &PushConnectionIo::bytesSent);
         connect(socket, &QTcpSocket::disconnected, this, [this] { finish(); });
@@ -230,8 +266,17 @@ public:
         m_socket->flush(); // the caller gathers what goes out in one turn already
     }
 
+    // Qt closes a socket at the peer's FIN (TLS has no half-close of its own) and reads by
+    // itself, within readBufferBytes.
+    void setHalfCloseAllowed(bool) override { }
+    void setReadPaused(bool) override { }
+    bool isWritable() const override
+    {
+        return !m_gone && m_socket->state() == QAbstractSocket::ConnectedState;
+    }
+
     qint64 backlog() const override { return m_socket->bytesToWrite(); }
-    void closeAfterWrites() override { m_socket->disconnectFromHost(); }
+    void closeAfterWrites(bool) override { m_socket->disconnectFromHost(); }
     void abort() override { m_socket->abort(); }
 
     QString peerName() const override
@@ -246,6 +291,8 @@ private:
             return;
         QMetaObject::invokeMethod(this, &PushConnectionIo::closed, Qt::QueuedConnection);
     }
+
+    static constexpr qint64 readBufferBytes = 256 * 1024;
 
     QTcpSocket *m_socket; // a child
     bool m_gone = false;

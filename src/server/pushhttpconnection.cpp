@@ -1,235 +1,115 @@
 // SPDX-License-Identifier: MIT
 #include "pushhttpconnection_p.h"
 
+#include "pushconnectionio_p.h"
 #include "pushserverlogging_p.h"
 
-#include <QtCore/QDateTime>
-#include <QtNetwork/QTcpSocket>
+#include <QtCore/QDeadlineTimer>
 
 namespace {
 
 qint64 nowMs()
 {
-    return QDateTime::currentMSecsSinceEpoch();
-}
-
-PushHttpConnection *connectionOf(http_parser *parser)
-{
-    return static_cast<PushHttpConnection *>(parser->data);
+    return QDeadlineTimer::current().deadline(); // steady: timeouts ignore clock changes
 }
 
 } // namespace
 
-QByteArray PushHttpRequest::header(const QByteArray &lowerCaseName) const
+PushHttpConnection::PushHttpConnection(PushConnectionIo *io, qint64 maxBodyBytes,
+                                       PushHttpConnectionOwner *owner, QObject *parent)
+    : QObject(parent), m_io(io), m_owner(owner),
+      m_parser(std::make_unique<PushHttpParser>(maxBodyBytes))
 {
-    for (const auto &[name, value] : headers) {
-        if (name == lowerCaseName)
-            return value;
-    }
-    return {};
-}
-
-PushHttpConnection::PushHttpConnection(QTcpSocket *socket, qint64 maxBodyBytes, QObject *parent)
-    : QObject(parent), m_socket(socket), m_maxBodyBytes(maxBodyBytes)
-{
-    m_socket->setParent(this);
-    // A request waits whole in the socket's buffer until it is parsed, so the buffer is bounded
-    // by the largest request.
-    m_socket->setReadBufferSize(maxHeaderBytes + maxBodyBytes + 4096);
+    m_io->setParent(this);
+    m_io->setHalfCloseAllowed(true);
     m_lastActivityMs = nowMs();
-    connect(m_socket, &QTcpSocket::readyRead, this, &PushHttpConnection::readRequests);
-    connect(m_socket, &QTcpSocket::disconnected, this, &PushHttpConnection::onDisconnected);
-    QMetaObject::invokeMethod(this, &PushHttpConnection::readRequests, Qt::QueuedConnection);
+    connect(m_io, &PushConnectionIo::readyRead, this, &PushHttpConnection::readInput);
+    connect(m_io, &PushConnectionIo::closed, this, &PushHttpConnection::onClosed);
+    // A TLS socket may hold the first request already, decrypted with the handshake.
+    QMetaObject::invokeMethod(this, &PushHttpConnection::readInput, Qt::QueuedConnection);
 }
 
 PushHttpConnection::~PushHttpConnection() = default;
 
-void PushHttpConnection::startRequest()
+void PushHttpConnection::readInput()
 {
-    http_parser_init(&m_parser, HTTP_REQUEST);
-    m_parser.data = this;
-    m_request = PushHttpRequest();
-    m_url.clear();
-    m_lastWasValue = false;
-    m_complete = false;
-    m_headerBytes = 0;
-    m_consumed = 0;
-    m_requestStartedMs = nowMs();
-    m_socket->startTransaction();
-}
-
-void PushHttpConnection::readRequests()
-{
-    if (m_inRead)
+    if (m_inRead || !m_io)
         return;
     m_inRead = true;
-    while (m_state == State::Reading || m_state == State::Streaming || m_state == State::Draining) {
-        if (m_state != State::Reading) {
-            // An event stream expects nothing more from the client, and a refused request's
-            // body is read and dropped so that the client sees the answer, not a reset.
-            m_socket->readAll();
+    char buffer[16 * 1024];
+    while (!m_inputEnded && m_state != State::Gone) {
+        // An event stream expects nothing more from the client, and a closing connection
+        // reads and drops what still comes so that the client sees the answer, not a reset.
+        const bool drop = m_state == State::Streaming || m_state == State::Closing;
+        if (!drop && m_parser->unparsed() >= readAheadBytes) {
+            m_io->setReadPaused(true); // until the request being handled is answered
             break;
         }
-        if (m_socket->bytesAvailable() <= 0)
+        const qint64 count = m_io->read(buffer, sizeof buffer);
+        if (count == 0)
             break;
-        if (!m_socket->isTransactionStarted())
-            startRequest();
+        if (count < 0) {
+            // The client half-closed (else closed() follows): what it sent is all there is.
+            m_inputEnded = m_io->isWritable();
+            break;
+        }
         m_lastActivityMs = nowMs();
-        const QByteArray chunk = m_socket->read(m_socket->bytesAvailable());
-        static const http_parser_settings settings = [] {
-            http_parser_settings s;
-            http_parser_settings_init(&s);
-            s.on_url = &PushHttpConnection::onUrl;
-            s.on_header_field = &PushHttpConnection::onHeaderField;
-            s.on_header_value = &PushHttpConnection::onHeaderValue;
-            s.on_headers_complete = &PushHttpConnection::onHeadersComplete;
-            s.on_body = &PushHttpConnection::onBody;
-            s.on_message_complete = &PushHttpConnection::onMessageComplete;
-            return s;
-        }();
-        const size_t parsed = http_parser_execute(&m_parser, &settings, chunk.constData(),
-                                                  size_t(chunk.size()));
-        m_consumed += qint64(parsed);
-        const auto error = http_errno(m_parser.http_errno);
-        if (!m_complete && error != HPE_OK) {
-            if (error != HPE_CB_header_field && error != HPE_CB_header_value && error != HPE_CB_url
-                && error != HPE_CB_headers_complete && error != HPE_CB_body) {
-                m_refusal = PushWire::Refusal::BadRequest;
-                m_refusalMessage = QStringLiteral("malformed HTTP request: %1")
-                                           .arg(QLatin1String(http_errno_description(error)));
-            }
-            finishWithError(m_refusal, m_refusalMessage);
-            break;
-        }
-        if (!m_complete)
-            continue; // a partial request: wait for more
-        // Put back what follows the request.
-        m_socket->rollbackTransaction();
-        m_requestStartedMs = 0;
-        m_request.upgrade = m_parser.upgrade;
-        m_request.keepAlive = http_should_keep_alive(&m_parser) != 0;
-        m_request.http11
-                = m_parser.http_major > 1 || (m_parser.http_major == 1 && m_parser.http_minor >= 1);
-        m_keepAlive = m_request.keepAlive && !m_request.upgrade;
-        m_crossOrigin = !m_request.header(QByteArrayLiteral("origin")).isEmpty();
-        m_socket->skip(m_consumed);
-        m_state = State::Handling;
-        const PushHttpRequest request = std::move(m_request);
-        Q_EMIT requestReceived(this, request);
-        if (m_state == State::Gone)
-            break; // the socket was taken
+        if (drop)
+            continue;
+        m_parser->feed(QByteArrayView(buffer, qsizetype(count)));
+        handleRequests();
+    }
+    handleRequests();
+    if (m_inputEnded && m_state == State::Handling) {
+        m_owner->inputEnded(this); // a long-poll answers now
+        handleRequests(); // then pipelined requests, then the close
+    } else if (m_inputEnded && m_state == State::Streaming) {
+        close(); // an EventSource that goes away
     }
     m_inRead = false;
 }
 
-bool PushHttpConnection::countHeaderBytes(size_t length)
+void PushHttpConnection::handleRequests()
 {
-    m_headerBytes += qsizetype(length);
-    if (m_headerBytes <= maxHeaderBytes)
-        return true;
-    m_refusal = PushWire::Refusal::HeadersTooLarge;
-    m_refusalMessage
-            = QStringLiteral("request line and headers exceed %1 bytes").arg(maxHeaderBytes);
-    return false;
-}
-
-int PushHttpConnection::onUrl(http_parser *parser, const char *at, size_t length)
-{
-    PushHttpConnection *self = connectionOf(parser);
-    if (!self->countHeaderBytes(length))
-        return -1;
-    self->m_url.append(at, qsizetype(length));
-    return 0;
-}
-
-int PushHttpConnection::onHeaderField(http_parser *parser, const char *at, size_t length)
-{
-    PushHttpConnection *self = connectionOf(parser);
-    if (!self->countHeaderBytes(length))
-        return -1;
-    QList<std::pair<QByteArray, QByteArray>> &headers = self->m_request.headers;
-    if (self->m_lastWasValue || headers.isEmpty()) {
-        if (headers.size() >= maxHeaders) {
-            self->m_refusal = PushWire::Refusal::HeadersTooLarge;
-            self->m_refusalMessage = QStringLiteral("more than %1 headers").arg(maxHeaders);
-            return -1;
+    while (m_state == State::Reading) {
+        PushHttpRequest request;
+        switch (m_parser->next(&request)) {
+        case PushHttpParser::Status::NeedMore:
+            if (!m_parser->hasPartialRequest() || m_inputEnded) {
+                // Every request read was answered; one cut short by the client's FIN was not
+                // carried out, and the client is not listening for an answer to it.
+                m_requestStartedMs = 0;
+                if (m_inputEnded || m_closeWhenIdle)
+                    close();
+            } else if (m_closeWhenIdle) {
+                finishWithError(PushWire::Refusal::Unavailable,
+                                QStringLiteral("the server is shutting down"));
+            } else if (m_requestStartedMs == 0) {
+                m_requestStartedMs = nowMs();
+            }
+            return;
+        case PushHttpParser::Status::Refused:
+            finishWithError(m_parser->refusal(), m_parser->refusalMessage());
+            return;
+        case PushHttpParser::Status::Request:
+            break;
         }
-        headers.append(std::pair<QByteArray, QByteArray>());
+        m_requestStartedMs = 0;
+        m_keepAlive = request.keepAlive && !request.upgrade;
+        m_clientCloses = !request.keepAlive;
+        m_crossOrigin = !request.header("origin").isEmpty();
+        m_state = State::Handling;
+        m_owner->requestReceived(this, request);
     }
-    headers.last().first.append(QByteArray(at, qsizetype(length)).toLower());
-    self->m_lastWasValue = false;
-    return 0;
-}
-
-int PushHttpConnection::onHeaderValue(http_parser *parser, const char *at, size_t length)
-{
-    PushHttpConnection *self = connectionOf(parser);
-    if (!self->countHeaderBytes(length))
-        return -1;
-    if (self->m_request.headers.isEmpty())
-        return -1;
-    self->m_request.headers.last().second.append(at, qsizetype(length));
-    self->m_lastWasValue = true;
-    return 0;
-}
-
-int PushHttpConnection::onHeadersComplete(http_parser *parser)
-{
-    PushHttpConnection *self = connectionOf(parser);
-    self->m_request.method = http_method_str(http_method(parser->method));
-    http_parser_url url;
-    http_parser_url_init(&url);
-    if (http_parser_parse_url(self->m_url.constData(), size_t(self->m_url.size()), 0, &url) != 0
-        || !(url.field_set & (1 << UF_PATH))) {
-        self->m_refusal = PushWire::Refusal::BadRequest;
-        self->m_refusalMessage = QStringLiteral("malformed request target");
-        return -1;
-    }
-    self->m_request.path
-            = self->m_url.mid(url.field_data[UF_PATH].off, url.field_data[UF_PATH].len);
-    if (url.field_set & (1 << UF_QUERY)) {
-        self->m_request.query
-                = self->m_url.mid(url.field_data[UF_QUERY].off, url.field_data[UF_QUERY].len);
-    }
-    // Refuse a declared oversize body before reading it (protocol.md: Limits).
-    if (parser->content_length != ULLONG_MAX
-        && parser->content_length > quint64(self->m_maxBodyBytes)) {
-        self->m_refusal = PushWire::Refusal::TooLarge;
-        self->m_refusalMessage = QStringLiteral("body exceeds %1 bytes").arg(self->m_maxBodyBytes);
-        return -1;
-    }
-    return 0;
-}
-
-int PushHttpConnection::onBody(http_parser *parser, const char *at, size_t length)
-{
-    PushHttpConnection *self = connectionOf(parser);
-    if (self->m_request.body.size() + qint64(length) > self->m_maxBodyBytes) {
-        self->m_refusal = PushWire::Refusal::TooLarge;
-        self->m_refusalMessage = QStringLiteral("body exceeds %1 bytes").arg(self->m_maxBodyBytes);
-        return -1;
-    }
-    self->m_request.body.append(at, qsizetype(length));
-    return 0;
-}
-
-int PushHttpConnection::onMessageComplete(http_parser *parser)
-{
-    PushHttpConnection *self = connectionOf(parser);
-    self->m_complete = true;
-    http_parser_pause(parser, 1); // one request at a time: the rest stays in the socket
-    return 0;
 }
 
 void PushHttpConnection::finishWithError(PushWire::Refusal refusal, const QString &message)
 {
-    m_requestUnread = true;
-    m_crossOrigin = !m_request.header(QByteArrayLiteral("origin")).isEmpty(); // if it came yet
-    Q_EMIT refusedWhileReading(refusal);
-    qCDebug(lcPushServer) << "refusing request from" << m_socket->peerAddress() << ":" << message;
-    if (m_socket->isTransactionStarted())
-        m_socket->commitTransaction();
+    m_owner->refusedWhileReading(refusal);
+    qCDebug(lcPushServer) << "refusing request from" << m_io->peerName() << ":" << message;
     m_requestStartedMs = 0;
+    m_crossOrigin = false;
+    m_clientCloses = false;
     m_state = State::Handling;
     refuse(refusal, message, true);
 }
@@ -239,6 +119,7 @@ void PushHttpConnection::respond(int status, const QByteArray &contentType, cons
 {
     if (m_state != State::Handling)
         return;
+    const bool closeAfter = !m_keepAlive || m_closeWhenIdle || m_inputEnded;
     QByteArray head;
     head.reserve(160 + extraHeaders.size());
     head.append("HTTP/1.1 ").append(QByteArray::number(status)).append(' ');
@@ -251,27 +132,20 @@ void PushHttpConnection::respond(int status, const QByteArray &contentType, cons
     if (m_crossOrigin) // tokens, not cookies, carry access: every origin may read answers
         head.append("Access-Control-Allow-Origin: *\r\n");
     head.append(extraHeaders);
-    if (!m_keepAlive)
+    if (closeAfter)
         head.append("Connection: close\r\n");
     head.append("\r\n");
-    m_socket->write(head + body);
+    m_io->write(head + body);
     m_lastActivityMs = nowMs();
     if (!m_keepAlive || m_closeWhenIdle) {
-        if (m_requestUnread) {
-            // Closing with unread input would reset the connection and lose the answer
-            // (RFC 9112 §9.6): stop writing, read what still comes, then close.
-            m_requestUnread = false;
-            m_state = State::Draining;
-            m_drainUntilMs = nowMs() + drainTimeoutMs;
-            m_socket->readAll();
-            return;
-        }
         close();
         return;
     }
+    // Pipelined requests, or the end of the input, are taken up from the event loop.
     m_state = State::Reading;
+    m_io->setReadPaused(false);
     if (!m_inRead)
-        QMetaObject::invokeMethod(this, &PushHttpConnection::readRequests, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(this, &PushHttpConnection::readInput, Qt::QueuedConnection);
 }
 
 void PushHttpConnection::refuse(PushWire::Refusal refusal, const QString &message, bool closeAfter,
@@ -288,24 +162,33 @@ void PushHttpConnection::beginStream(const QByteArray &contentType, const QByteA
     QByteArray head = "HTTP/1.1 200 OK\r\nContent-Type: " + contentType
             + "\r\nCache-Control: no-store\r\nConnection: close\r\n"
             + (m_crossOrigin ? "Access-Control-Allow-Origin: *\r\n" : "") + extraHeaders + "\r\n";
-    m_socket->write(head);
+    m_io->write(head);
     m_state = State::Streaming;
+    m_parser.reset(); // nothing more is parsed: an idle stream holds no parser
+    m_io->setReadPaused(false);
 }
 
 void PushHttpConnection::write(const QByteArray &data)
 {
-    m_socket->write(data);
+    if (m_io)
+        m_io->write(data);
 }
 
-QTcpSocket *PushHttpConnection::takeSocket()
+qint64 PushHttpConnection::backlog() const
 {
-    QTcpSocket *socket = m_socket;
-    disconnect(socket, nullptr, this, nullptr);
-    socket->setParent(nullptr);
-    m_socket = nullptr;
+    return m_io ? m_io->backlog() : 0;
+}
+
+PushConnectionIo *PushHttpConnection::takeIo(QByteArray *early)
+{
+    PushConnectionIo *io = m_io;
+    disconnect(io, nullptr, this, nullptr);
+    io->setParent(nullptr);
+    m_io = nullptr;
+    *early = m_parser ? m_parser->takeUnparsed() : QByteArray();
     m_state = State::Gone;
-    Q_EMIT closed(this);
-    return socket;
+    m_owner->connectionClosed(this);
+    return io;
 }
 
 void PushHttpConnection::close()
@@ -313,29 +196,45 @@ void PushHttpConnection::close()
     if (m_state == State::Gone || m_state == State::Closing)
         return;
     m_state = State::Closing;
-    m_socket->disconnectFromHost(); // after what is buffered has been written
+    m_closingSinceMs = nowMs();
+    // A client that asked to close sends nothing more: no need to wait for its FIN, which
+    // also frees the connection (and its count) at once. Otherwise the close lingers.
+    const bool clientDone = m_clientCloses && m_parser && !m_parser->hasPartialRequest();
+    m_io->closeAfterWrites(!clientDone);
+    m_io->setReadPaused(false);
+}
+
+void PushHttpConnection::abort()
+{
+    if (m_io)
+        m_io->abort();
 }
 
 void PushHttpConnection::closeWhenIdle()
 {
     m_closeWhenIdle = true;
-    if (m_state == State::Reading)
-        close();
+    if (m_state != State::Reading)
+        return;
+    // What has arrived is answered (or refused as the server shuts down), not reset.
+    if (m_inRead)
+        handleRequests();
+    else
+        readInput();
 }
 
-void PushHttpConnection::onDisconnected()
+void PushHttpConnection::onClosed()
 {
     if (m_state == State::Gone)
         return;
     m_state = State::Gone;
-    Q_EMIT closed(this);
+    m_owner->connectionClosed(this);
 }
 
-void PushHttpConnection::checkTimeouts(qint64 now)
+void PushHttpConnection::checkTimeouts()
 {
-    if (m_state == State::Draining && now > m_drainUntilMs) {
-        m_state = State::Closing;
-        m_socket->disconnectFromHost();
+    const qint64 now = nowMs();
+    if (m_state == State::Closing && now - m_closingSinceMs > drainTimeoutMs) {
+        m_io->abort(); // a client that neither reads nor closes
         return;
     }
     if (m_state != State::Reading)

@@ -1,61 +1,71 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// Internal: one TCP connection speaking HTTP/1.1, parsed by http-parser. Not installed.
+// Internal: one connection speaking HTTP/1.1: the I/O around PushHttpParser. Not installed.
 
+#include "pushhttpparser_p.h"
 #include "pushwire_p.h"
 
 #include <QtCore/QByteArray>
-#include <QtCore/QList>
 #include <QtCore/QObject>
 
-#include <http_parser.h>
+#include <memory>
 
-#include <utility>
+class PushConnectionIo;
+class PushHttpConnection;
 
-class QTcpSocket;
-
-struct PushHttpRequest
+/*!
+    What a connection reports to its owner, the server. A plain interface rather than signals:
+    a signal connection costs a few hundred bytes per connection, which an idle event stream
+    would otherwise carry (docs/benchmarks.md).
+*/
+class PushHttpConnectionOwner
 {
-    QByteArray method;
-    QByteArray path; // as sent: percent-encoded
-    QByteArray query; // as sent, without '?'
-    QList<std::pair<QByteArray, QByteArray>> headers; // names in lower case
-    QByteArray body;
-    bool upgrade = false;
-    bool keepAlive = true;
-    bool http11 = false; // HTTP/1.1 or later
+public:
+    //! A complete request; answer with respond() or refuse(), now or later.
+    virtual void requestReceived(PushHttpConnection *connection, const PushHttpRequest &request)
+            = 0;
+    //! The client half-closed while its request is handled: nothing more will come.
+    virtual void inputEnded(PushHttpConnection *connection) = 0;
+    //! The connection is gone (closed by either side, or taken); reported once.
+    virtual void connectionClosed(PushHttpConnection *connection) = 0;
+    //! A request was refused before it was complete (malformed, too large, too slow).
+    virtual void refusedWhileReading(PushWire::Refusal refusal) = 0;
 
-    //! The value of header \a lowerCaseName, or an empty array.
-    QByteArray header(const QByteArray &lowerCaseName) const;
+protected:
+    ~PushHttpConnectionOwner() = default;
 };
 
 /*!
-    Reads HTTP/1.1 requests off one socket, one at a time, and writes the answers.
+    Reads HTTP/1.1 requests off one connection, one at a time, and writes the answers.
 
-    requestReceived() hands over each complete request; the next one is not read until the
+    The owner's requestReceived() gets each complete request; the next one is not parsed until the
     handler answers with respond() or refuse(), which may be later (a long-poll). A handler may
-    also turn the connection into an event stream (beginStream()) or take the socket for a
-    WebSocket upgrade (takeSocket()). Every request is bounded before it is buffered: 16 KiB of
-    request line and headers, 100 headers, maxBodyBytes of body, 30 s to arrive whole.
+    also start an event stream (beginStream()), or take the connection for one or for a WebSocket
+    upgrade (takeIo()). Requests are bounded by PushHttpParser, and must arrive whole within
+    30 s; no more than 16 KiB is read ahead of the request being handled.
 
-    Ownership: the connection owns the socket (as its child) until takeSocket(). The server owns
-    the connection and deletes it after closed().
+    A client may half-close after its request (RFC 9112 §9.6): every request read is still
+    answered, then the connection closes; the owner's inputEnded() tells a handler that waits
+    (a long-poll) to answer now. A close the client did not ask for lingers: the FIN goes after the
+   answer, and what the client still sends is read and dropped until it closes too (or for 5 s), so
+   that the answer is never destroyed by a reset.
+
+    Ownership: the connection owns its PushConnectionIo (as its child) until takeIo(). The
+    server owns the connection and deletes it after connectionClosed().
 */
 class PushHttpConnection : public QObject
 {
     Q_OBJECT
 public:
-    static constexpr qsizetype maxHeaderBytes = 16 * 1024;
-    static constexpr int maxHeaders = 100;
     static constexpr qint64 requestTimeoutMs = 30 * 1000;
     static constexpr qint64 idleTimeoutMs = 120 * 1000;
     static constexpr qint64 drainTimeoutMs = 5 * 1000;
+    static constexpr qsizetype readAheadBytes = 16 * 1024;
 
-    PushHttpConnection(QTcpSocket *socket, qint64 maxBodyBytes, QObject *parent);
+    PushHttpConnection(PushConnectionIo *io, qint64 maxBodyBytes, PushHttpConnectionOwner *owner,
+                       QObject *parent);
     ~PushHttpConnection() override;
-
-    QTcpSocket *socket() const { return m_socket; }
 
     //! Answers the current request. \a extraHeaders are complete "Name: value\r\n" lines.
     void respond(int status, const QByteArray &contentType, const QByteArray &body,
@@ -66,60 +76,45 @@ public:
     //! Starts a close-delimited streamed response (Server-Sent Events); write() sends more.
     void beginStream(const QByteArray &contentType, const QByteArray &extraHeaders = {});
     void write(const QByteArray &data);
-    //! Hands the socket, with the current request read and what follows it unread, to a
-    //! WebSocket transport; this object then deletes itself.
-    QTcpSocket *takeSocket();
+    //! Bytes written and not yet sent.
+    qint64 backlog() const;
+    //! The connection's bytes (its bytesSent() drives an event stream's flow control); null
+    //! once taken.
+    PushConnectionIo *io() const { return m_io; }
+    //! Hands the connection, with the current request read, to a WebSocket transport; \a early
+    //! gets the bytes that came behind the request. This object then reports it closed.
+    PushConnectionIo *takeIo(QByteArray *early);
     //! Closes once what was written has been sent.
     void close();
-    //! Closes now if no request is being handled, else right after its answer (shutdown).
+    //! Closes now, with a reset (PushServer::abort()).
+    void abort();
+    //! Answers what has arrived, then closes; a request being handled closes after its answer
+    //! (shutdown).
     void closeWhenIdle();
 
-    bool isStreaming() const { return m_state == State::Streaming; }
-    bool isHandling() const { return m_state == State::Handling; }
-    //! Applies the request and idle timeouts; called about once a second.
-    void checkTimeouts(qint64 nowMs);
-
-Q_SIGNALS:
-    void requestReceived(PushHttpConnection *connection, const PushHttpRequest &request);
-    //! The socket is gone (closed by either side, or taken); emitted once.
-    void closed(PushHttpConnection *connection);
-    //! A request was refused before it was complete (malformed, too large, too slow).
-    void refusedWhileReading(PushWire::Refusal refusal);
+    //! Applies the request, idle and drain timeouts (on the steady clock); called about once
+    //! a second.
+    void checkTimeouts();
 
 private:
-    enum class State { Reading, Handling, Streaming, Draining, Closing, Gone };
+    enum class State { Reading, Handling, Streaming, Closing, Gone };
 
-    void readRequests();
-    void startRequest();
+    void readInput();
+    void handleRequests();
     void finishWithError(PushWire::Refusal refusal, const QString &message);
-    void onDisconnected();
+    void onClosed();
 
-    static int onUrl(http_parser *parser, const char *at, size_t length);
-    static int onHeaderField(http_parser *parser, const char *at, size_t length);
-    static int onHeaderValue(http_parser *parser, const char *at, size_t length);
-    static int onHeadersComplete(http_parser *parser);
-    static int onBody(http_parser *parser, const char *at, size_t length);
-    static int onMessageComplete(http_parser *parser);
-    bool countHeaderBytes(size_t length);
-
-    QTcpSocket *m_socket;
-    const qint64 m_maxBodyBytes;
+    PushConnectionIo *m_io;
+    PushHttpConnectionOwner *const m_owner;
+    std::unique_ptr<PushHttpParser> m_parser; // none once streaming
     State m_state = State::Reading;
-    http_parser m_parser;
-    PushHttpRequest m_request;
-    QByteArray m_url;
     bool m_keepAlive = true; // of the request being handled
+    bool m_clientCloses = false; // the request being handled asked to close the connection
     bool m_closeWhenIdle = false;
     bool m_crossOrigin = false; // the request named an Origin: answer with CORS headers
-    bool m_requestUnread = false; // a refused request whose body was not read
-    qint64 m_drainUntilMs = 0;
-    bool m_lastWasValue = false;
-    bool m_complete = false;
+    bool m_inputEnded = false; // the client half-closed
     bool m_inRead = false;
-    qsizetype m_headerBytes = 0;
-    qint64 m_consumed = 0; // bytes of the current request parsed so far
-    qint64 m_requestStartedMs = 0; // 0 between requests
+    qint64 m_requestStartedMs = 0; // 0 while no request is partly read
     qint64 m_lastActivityMs = 0;
-    PushWire::Refusal m_refusal = PushWire::Refusal::BadRequest;
-    QString m_refusalMessage;
+    qint64 m_closingSinceMs = 0;
 };

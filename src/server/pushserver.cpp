@@ -210,7 +210,6 @@ void PushServerPrivate::onNewConnection()
 {
     while (QTcpSocket *socket = listener->nextPendingConnection()) {
         ++tcpConnections;
-        countUntilDestroyed(socket);
         Q_EMIT q->connectionCountChanged();
         if (maxConnections > 0 && tcpConnections > maxConnections) {
             // Refused with a real answer, so that the client knows to back off.
@@ -227,6 +226,7 @@ void PushServerPrivate::onNewConnection()
                 ++refusedSinceWarning;
             }
             countRefusal(PushWire::Refusal::Unavailable);
+            countUntilDestroyed(socket);
             socket->setParent(q); // deleted with the server if the peer never reads
             const QByteArray body = PushWire::errorBody(
                     PushWire::Refusal::Unavailable,
@@ -240,22 +240,34 @@ void PushServerPrivate::onNewConnection()
             QObject::connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
             continue;
         }
-        auto *connection = new PushHttpConnection(socket, maxMessageBytes, q);
-        httpConnections.insert(connection, {});
-        QObject::connect(connection, &PushHttpConnection::requestReceived, q,
-                         [this](PushHttpConnection *c, const PushHttpRequest &request) {
-                             handleRequest(c, request);
-                         });
-        QObject::connect(connection, &PushHttpConnection::refusedWhileReading, q,
-                         [this](PushWire::Refusal refusal) { countRefusal(refusal); });
-        QObject::connect(connection, &PushHttpConnection::closed, q,
-                         [this](PushHttpConnection *c) { onConnectionClosed(c); });
+        // A plain connection becomes its bare descriptor here: an idle event stream or
+        // keep-alive connection then holds no socket buffers (docs/benchmarks.md).
+        PushConnectionIo *io = PushConnectionIo::adopt(socket, nullptr);
+        countUntilDestroyed(io);
+        httpConnections.insert(new PushHttpConnection(io, maxMessageBytes, this, q), {});
     }
 }
 
-void PushServerPrivate::countUntilDestroyed(QTcpSocket *socket)
+void PushServerPrivate::requestReceived(PushHttpConnection *connection,
+                                        const PushHttpRequest &request)
 {
-    QObject::connect(socket, &QObject::destroyed, q, [this] { connectionGone(); });
+    handleRequest(connection, request);
+}
+
+void PushServerPrivate::inputEnded(PushHttpConnection *connection)
+{
+    if (PushLongPoll *poll = longPolls.value(connection))
+        poll->finish(); // a client that half-closed is answered now
+}
+
+void PushServerPrivate::connectionClosed(PushHttpConnection *connection)
+{
+    onConnectionClosed(connection);
+}
+
+void PushServerPrivate::countUntilDestroyed(QObject *connection)
+{
+    QObject::connect(connection, &QObject::destroyed, q, [this] { connectionGone(); });
 }
 
 void PushServerPrivate::connectionGone()
@@ -270,12 +282,6 @@ void PushServerPrivate::connectionGone()
 void PushServerPrivate::onConnectionClosed(PushHttpConnection *connection)
 {
     httpConnections.remove(connection);
-    if (PushSseTransport *stream = eventStreams.take(connection)) {
-        if (PushAttachment *attachment = stream->attachment())
-            detach(attachment, stream);
-        stream->release();
-        stream->deleteLater();
-    }
     if (PushLongPoll *poll = longPolls.take(connection)) {
         if (PushAttachment *attachment = poll->attachment())
             detach(attachment, poll);
@@ -457,10 +463,10 @@ void PushServerPrivate::handleRequest(PushHttpConnection *connection,
         if (!checkUpgrade(connection, request))
             return;
         if (const auto access = authorize(connection, request, queryToken, PushToken::Admin, {}, {})) {
-            upgradeLater(connection, request, *access,
-                         [this](PushWebSocketTransport *transport, const QByteArray &early) {
-                             startAdminStream(transport, early);
-                         });
+            upgradeNow(connection, request, *access,
+                       [this](PushWebSocketTransport *transport, const QByteArray &early) {
+                           startAdminStream(transport, early);
+                       });
         }
         return;
     case PushRoute::Events:
@@ -765,11 +771,11 @@ void PushServerPrivate::handleUpgrade(PushHttpConnection *connection,
                true);
         return;
     }
-    upgradeLater(connection, request, access,
-                 [this, sessionKey, clientKey, resume](PushWebSocketTransport *transport,
-                                                       const QByteArray &early) {
-                     startWebSocket(transport, early, sessionKey, clientKey, resume);
-                 });
+    upgradeNow(connection, request, access,
+               [this, sessionKey, clientKey, resume](PushWebSocketTransport *transport,
+                                                     const QByteArray &early) {
+                   startWebSocket(transport, early, sessionKey, clientKey, resume);
+               });
 }
 
 bool PushServerPrivate::checkUpgrade(PushHttpConnection *connection,
@@ -801,46 +807,26 @@ bool PushServerPrivate::checkUpgrade(PushHttpConnection *connection,
     return true;
 }
 
-void PushServerPrivate::upgradeLater(
+void PushServerPrivate::upgradeNow(
         PushHttpConnection *connection, const PushHttpRequest &request, const PushAccess &access,
         std::function<void(PushWebSocketTransport *, const QByteArray &)> begin)
 {
     const QByteArray acceptKey = PushWebSocket::acceptKey(
             request.header(QByteArrayLiteral("sec-websocket-key")).trimmed());
-    QTcpSocket *socket = connection->takeSocket();
-    socket->setParent(q); // until the WebSocket starts
-    // Started from the event loop, not from inside the socket's readyRead() that brought the
-    // request: the socket is deleted there once its descriptor is taken.
-    QMetaObject::invokeMethod(
-            q,
-            [this, socket = QPointer<QTcpSocket>(socket), acceptKey, access,
-             begin = std::move(begin)] {
-                if (!socket)
-                    return;
-                // From here the transport counts the connection, until it is destroyed.
-                QObject::disconnect(socket, &QObject::destroyed, q, nullptr);
-                if (socket->state() != QAbstractSocket::ConnectedState) { // reset meanwhile
-                    delete socket;
-                    connectionGone();
-                    return;
-                }
-                const QByteArray early = socket->readAll(); // frames sent behind the request
-                PushConnectionIo *io = PushConnectionIo::adopt(socket, nullptr);
-                // RFC 6455 §4.2.2. No subprotocol and no extension is offered (protocol.md:
-                // WebSocket details).
-                io->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                          "Connection: Upgrade\r\nSec-WebSocket-Accept: "
-                          + acceptKey + "\r\n\r\n");
-                auto *transport = new PushWebSocketTransport(this, io, access);
-                webSockets.insert(transport);
-                if (shuttingDown) { // shutdown() began while the upgrade waited for this turn
-                    transport->closeConnection(PushWebSocket::closeGoingAway,
-                                               QStringLiteral("the server is shutting down"));
-                    return;
-                }
-                begin(transport, early);
-            },
-            Qt::QueuedConnection);
+    QByteArray early; // frames sent behind the request
+    PushConnectionIo *io = connection->takeIo(&early);
+    // From here the transport counts the connection, until it is destroyed.
+    QObject::disconnect(io, &QObject::destroyed, q, nullptr);
+    io->setHalfCloseAllowed(false); // a WebSocket peer that half-closes is gone
+    io->setReadPaused(false);
+    // RFC 6455 §4.2.2. No subprotocol and no extension is offered (protocol.md: WebSocket
+    // details).
+    io->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+              "Connection: Upgrade\r\nSec-WebSocket-Accept: "
+              + acceptKey + "\r\n\r\n");
+    auto *transport = new PushWebSocketTransport(this, io, access);
+    webSockets.insert(transport);
+    begin(transport, early);
 }
 
 void PushServerPrivate::startWebSocket(PushWebSocketTransport *transport, const QByteArray &early,
@@ -890,7 +876,7 @@ void PushServerPrivate::handleEvents(PushHttpConnection *connection, const QStri
         refuse(connection, PushWire::Refusal::Unavailable, why);
         return;
     }
-    eventStreams.insert(connection, stream);
+    eventStreams.insert(stream);
     stream->setAttachment(attachment);
     stream->begin();
     stream->start(catchUp);
@@ -898,7 +884,7 @@ void PushServerPrivate::handleEvents(PushHttpConnection *connection, const QStri
 
 void PushServerPrivate::sseEnded(PushSseTransport *transport)
 {
-    eventStreams.remove(transport->connection());
+    eventStreams.remove(transport);
     if (PushAttachment *attachment = transport->attachment())
         detach(attachment, transport);
     transport->release();
@@ -938,7 +924,7 @@ void PushServerPrivate::housekeeping()
     const QList<PushHttpConnection *> connections = httpConnections.keys();
     for (PushHttpConnection *connection : connections) {
         if (httpConnections.contains(connection))
-            connection->checkTimeouts(now);
+            connection->checkTimeouts();
     }
     const QList<PushWebSocketTransport *> sockets = webSockets.values();
     for (PushWebSocketTransport *transport : sockets) {
@@ -1172,10 +1158,6 @@ void PushServerPrivate::dropAll()
     // Everything the server made is its child, also what waits for deleteLater() still.
     const QList<QObject *> children = q->findChildren<QObject *>(Qt::FindDirectChildrenOnly);
     for (QObject *child : children) {
-        if (auto *connection = qobject_cast<PushHttpConnection *>(child)) {
-            if (connection->socket())
-                connection->socket()->disconnect();
-        }
         child->disconnect();
     }
     webSockets.clear();
@@ -1299,7 +1281,7 @@ void PushServer::shutdown(int timeoutMs)
         stream->closeConnection(PushWebSocket::closeGoingAway, {});
     const auto connections = d->httpConnections.keys();
     for (PushHttpConnection *connection : connections) {
-        if (d->httpConnections.contains(connection) && !connection->isStreaming())
+        if (d->httpConnections.contains(connection))
             connection->closeWhenIdle();
     }
     if (wasListening)
@@ -1319,8 +1301,11 @@ void PushServer::abort()
     const auto connections = d->httpConnections.keys();
     for (PushHttpConnection *connection : connections) {
         if (d->httpConnections.contains(connection))
-            connection->socket()->abort();
+            connection->abort();
     }
+    const auto streams = d->eventStreams.values();
+    for (PushSseTransport *stream : streams)
+        stream->abort();
     if (wasListening)
         Q_EMIT listeningChanged();
 }

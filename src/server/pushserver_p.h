@@ -8,6 +8,7 @@
 
 #include "pushadminfigures_p.h"
 #include "pushattachment_p.h"
+#include "pushhttpconnection_p.h"
 #include "pushwire_p.h"
 
 #include <QtCore/QHash>
@@ -27,7 +28,6 @@ class PushLongPoll;
 class PushSseTransport;
 class PushStreamTransport;
 class PushWebSocketTransport;
-struct PushHttpRequest;
 
 //! A message as it goes on the wire, encoded once for all the clients that get it.
 struct PushFrame
@@ -57,7 +57,7 @@ struct PushAccess
     bool mayPush = true;
 };
 
-class PushServerPrivate
+class PushServerPrivate : public PushHttpConnectionOwner
 {
 public:
     explicit PushServerPrivate(PushServer *q, PushRegistry *registry);
@@ -90,9 +90,14 @@ public:
     PushAdminClient adminClient(const QString &sessionKey, PushClient *client) const;
 
     void onNewConnection();
+    // PushHttpConnectionOwner
+    void requestReceived(PushHttpConnection *connection, const PushHttpRequest &request) override;
+    void inputEnded(PushHttpConnection *connection) override;
+    void connectionClosed(PushHttpConnection *connection) override;
+    void refusedWhileReading(PushWire::Refusal refusal) override { countRefusal(refusal); }
     void handleRequest(PushHttpConnection *connection, const PushHttpRequest &request);
     void onConnectionClosed(PushHttpConnection *connection);
-    void countUntilDestroyed(QTcpSocket *socket);
+    void countUntilDestroyed(QObject *connection);
     void connectionGone();
     void housekeeping();
     //! Measures the rates of this second and sends every admin stream what changed.
@@ -135,7 +140,7 @@ public:
     int tcpConnections = 0;
     QHash<PushHttpConnection *, PushRateLimiter> httpConnections;
     QSet<PushWebSocketTransport *> webSockets;
-    QHash<PushHttpConnection *, PushSseTransport *> eventStreams;
+    QSet<PushSseTransport *> eventStreams;
     QHash<PushHttpConnection *, PushLongPoll *> longPolls;
 
     // Admin event streams, and what their rates are measured against.
@@ -200,11 +205,11 @@ private:
     void handleUpgrade(PushHttpConnection *connection, const PushHttpRequest &request,
                        const QString &sessionKey, const QString &clientKey,
                        const PushResume &resume, const PushAccess &access);
-    //! Takes the connection's socket and, on the next turn of the event loop, answers 101 and
-    //! hands \a begin the transport and the bytes that came behind the request.
-    void upgradeLater(PushHttpConnection *connection, const PushHttpRequest &request,
-                      const PushAccess &access,
-                      std::function<void(PushWebSocketTransport *, const QByteArray &)> begin);
+    //! Takes the connection, answers 101 and hands \a begin the transport and the bytes that
+    //! came behind the request.
+    void upgradeNow(PushHttpConnection *connection, const PushHttpRequest &request,
+                    const PushAccess &access,
+                    std::function<void(PushWebSocketTransport *, const QByteArray &)> begin);
     void startWebSocket(PushWebSocketTransport *transport, const QByteArray &early,
                         const QString &sessionKey, const QString &clientKey,
                         const PushResume &resume);

@@ -5,13 +5,15 @@
 
 #include "pushstreamtransport_p.h"
 
+class PushConnectionIo;
 class PushHttpConnection;
 
 /*!
     One event stream of a client, on an HTTP connection that stays open: each message is an
     event with `id:` and `data:`, a gap is an event named `gap`, and a comment line keeps quiet
     connections alive through proxies.
-    Ownership: the server owns it; the HTTP connection is the server's too.
+    Ownership: the server owns it; once begun it owns the connection's PushConnectionIo (the
+    HTTP connection that brought the request is then gone).
 */
 class PushSseTransport : public PushStreamTransport
 {
@@ -20,10 +22,13 @@ public:
     PushSseTransport(PushServerPrivate *server, PushAttachment *attachment,
                      PushHttpConnection *connection);
 
-    PushHttpConnection *connection() const { return m_connection; }
-    //! Writes the response head; the stream is open from then on.
+    ~PushSseTransport() override;
+
+    //! Writes the response head and takes the connection; the stream is open from then on.
     void begin();
     void closeConnection(int webSocketCode, const QString &reason) override;
+    //! Closes now, with a reset (PushServer::abort()).
+    void abort();
     void keepAlive();
 
 protected:
@@ -34,5 +39,9 @@ protected:
     void flushSocket() override;
 
 private:
-    PushHttpConnection *m_connection;
+    void dropInput();
+
+    PushHttpConnection *m_connection; // until begin()
+    PushConnectionIo *m_io = nullptr; // a child, from begin()
+    QByteArray m_pending; // events of this turn of the event loop, written by flushSocket()
 };
