@@ -56,5 +56,6 @@ Q_SIGNALS:
     void sessionRemoved(const QString &sessionKey);
 
 private:
+    friend class PushChangeJournal;
     std::unique_ptr<PushRegistryPrivate> d;
 };

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: MIT
 #include "pushhttpconnection_p.h"
 
+#include "pushclock_p.h"
 #include "pushserverlogging_p.h"
 
-#include <QtCore/QDateTime>
 #include <QtNetwork/QTcpSocket>
 
 namespace {
 
 qint64 nowMs()
 {
-    return QDateTime::currentMSecsSinceEpoch();
+    return PushClock::steadyMs(); // pushclock_p.h: no timeout follows the wall clock
 }
 
 PushHttpConnection *connectionOf(http_parser *parser)
