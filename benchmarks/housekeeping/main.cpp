@@ -128,7 +128,7 @@ public:
     std::unique_ptr<PushRegistry> registry;
     std::unique_ptr<PushServer> server;
     quint16 port = 0;
-    QTimer probe;
+    QTimer probe{this}; // a child: it moves to the server's thread with this object
     QElapsedTimer sinceProbe;
     qint64 maxLateNs = 0;
     double cpuAtStart = 0;
@@ -432,7 +432,7 @@ int main(int argc, char *argv[])
                     withTool ? "with stream" : "no stream", baseline.sessions,
                     median(small.cpu[withTool]) * 100, setup.sessions,
                     median(large.cpu[withTool]) * 100, extra * 100, median(large.stall[withTool]),
-                    median(large.delivery[withTool]));
+                    median(large.delivery[withTool]), setup.sessions);
     }
     return 0;
 }
