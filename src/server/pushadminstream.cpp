@@ -69,7 +69,11 @@ bool PushAdminStream::send(const QJsonObject &frame)
 {
     if (m_congested)
         return false;
-    if (m_transport->queuedBytes() > highWaterBytes) {
+    // What is left of the last snapshot does not count: on a server of 100,000 sessions it is
+    // megabytes, and counting it would answer a tool still reading one snapshot with another.
+    const qint64 queued = m_transport->queuedBytes();
+    m_snapshotBacklog = std::min(m_snapshotBacklog, queued);
+    if (queued - m_snapshotBacklog > highWaterBytes) {
         // What is dropped now is replaced by a snapshot once the tool has caught up (tick()).
         qCInfo(lcPushServer) << "admin stream congested: dropping events until it drains";
         m_congested = true;
@@ -86,11 +90,12 @@ void PushAdminStream::sendSnapshot(const PushAdminState &state)
     QJsonArray sessions;
     for (const QString &key : std::as_const(keys))
         sessions.append(sessionObject(key, state.sessions.value(key)));
-    send(QJsonObject{{QStringLiteral("type"), QStringLiteral("snapshot")},
-                     {QStringLiteral("time"), state.timeMs},
-                     {QStringLiteral("interval"), m_server->housekeepingTimer.interval()},
-                     {QStringLiteral("server"), state.server},
-                     {QStringLiteral("sessions"), sessions}});
+    if (send(QJsonObject{{QStringLiteral("type"), QStringLiteral("snapshot")},
+                         {QStringLiteral("time"), state.timeMs},
+                         {QStringLiteral("interval"), m_server->housekeepingTimer.interval()},
+                         {QStringLiteral("server"), state.server},
+                         {QStringLiteral("sessions"), sessions}}))
+        m_snapshotBacklog = m_transport->queuedBytes();
 }
 
 void PushAdminStream::tick(const PushAdminState &state)

@@ -22,9 +22,10 @@ class PushWebSocketTransport;
     only what changed, so a tick costs what changed, not what exists. Figures are absolute
     values, so that an event and a tick that say the same thing do no harm.
 
-    Flow control: while the connection has more than highWaterBytes unsent it writes nothing
-    and forgets what it would have said; once the backlog is under lowWaterBytes it sends a
-    fresh snapshot instead. A slow tool costs bounded memory and still ends up right.
+    Flow control: while the connection has more than highWaterBytes unsent, besides what is
+    left of the last snapshot, it writes nothing and forgets what it would have said; once the
+    backlog is under lowWaterBytes it sends a fresh snapshot instead. A slow tool costs bounded
+    memory (a snapshot and highWaterBytes) and still ends up right.
 
     Ownership: a child of its WebSocket transport, which the server owns; it is destroyed with
     the connection.
@@ -70,6 +71,7 @@ private:
     QPointer<PushSession> m_watchedSession; // null until the watched session exists
     QHash<QString, PushAdminClient> m_clients; // of the watched session, as last told
     bool m_congested = false;
+    qint64 m_snapshotBacklog = 0; // what is still unsent of the last snapshot, at most
     PushRateLimiter m_watchLimiter;
     PushRateLimiter m_pushLimiter;
 };
