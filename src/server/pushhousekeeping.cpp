@@ -59,24 +59,27 @@ void PushServerPrivate::housekeeping()
     // changed, and when what it retains may have aged out.
     const QStringList changed = changes->takeChanged();
     for (const QString &sessionKey : changed)
-        reviewSession(sessionKey, now);
+        reviewSession(sessionKey, now, true);
     const QStringList due = sessionExpiry.takeDue(now);
     for (const QString &sessionKey : due)
-        reviewSession(sessionKey, now);
+        reviewSession(sessionKey, now, false);
     expireClients(now);
     adminTick(changed);
 }
 
-void PushServerPrivate::reviewSession(const QString &sessionKey, qint64 now)
+void PushServerPrivate::reviewSession(const QString &sessionKey, qint64 now, bool changed)
 {
     if (!createdSessions.contains(sessionKey))
         return;
     PushSession *session = registry->findSession(sessionKey);
     if (!session) { // deleted by an admin or the application
         createdSessions.remove(sessionKey);
+        sessionChangedAt.remove(sessionKey);
         sessionExpiry.cancel(sessionKey);
         return;
     }
+    if (changed)
+        sessionChangedAt.insert(sessionKey, now);
     if (session->count() > 0) {
         sessionExpiry.cancel(sessionKey); // the change that empties it brings it back here
         return;
@@ -86,18 +89,25 @@ void PushServerPrivate::reviewSession(const QString &sessionKey, qint64 now)
     session->messagesAfter(lastId, &oldestRetained); // prunes by age; copies nothing
     if (oldestRetained > lastId) {
         createdSessions.remove(sessionKey);
+        sessionChangedAt.remove(sessionKey);
         sessionExpiry.cancel(sessionKey);
         registry->deleteSession(sessionKey);
         return;
     }
-    // Its newest message was pushed by now, so all it retains has aged out one period later;
-    // a push before then changes the session and moves the deadline. Without a period it is
+    // Its newest message came by its last change, so all it retains has aged out one period
+    // after that. A deadline it has already stays when a push moves that end: falling due
+    // early costs one more look, which schedules the right one, while moving it on every push
+    // would cost a busy session a reordering of the set every second. Without a period it is
     // kept until it changes.
     const int period = session->retentionPeriod();
-    if (period > 0)
-        sessionExpiry.schedule(sessionKey, now + period + 1);
-    else
+    if (period <= 0)
         sessionExpiry.cancel(sessionKey);
+    else if (!sessionExpiry.contains(sessionKey)) {
+        qint64 due = sessionChangedAt.value(sessionKey, now) + period + 1;
+        if (due <= now) // still retaining: the application lengthened its period
+            due = now + period + 1;
+        sessionExpiry.schedule(sessionKey, due);
+    }
 }
 
 void PushServerPrivate::expireClients(qint64 now)

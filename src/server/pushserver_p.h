@@ -104,8 +104,8 @@ public:
     // changed or fell due, not with what exists (docs/server.md: Scaling).
     void housekeeping();
     //! Removes the created session \a sessionKey if it is empty with nothing retained, or
-    //! gives it the deadline when that may be so.
-    void reviewSession(const QString &sessionKey, qint64 now);
+    //! gives it the deadline when that may be so; \a changed: it changed since the last pass.
+    void reviewSession(const QString &sessionKey, qint64 now, bool changed);
     //! Deletes the clients whose grace period ran out.
     void expireClients(qint64 now);
     //! Schedules every waiting client again, after the grace period changed.
@@ -172,6 +172,7 @@ public:
     // attachment key). All deadlines are on the steady clock (pushclock_p.h).
     std::unique_ptr<PushChangeJournal> changes;
     PushDeadlines sessionExpiry;
+    QHash<QString, qint64> sessionChangedAt; // created sessions: the pass that last saw a change
     PushDeadlines graceExpiry;
 
     // Metrics (protocol.md: /metrics).
