@@ -41,6 +41,7 @@ PushClient::~PushClient()
         // Deleted directly rather than through the session: leave the session too.
         if (session.clients.value(d->state->keyString) == d->state) {
             session.clients.remove(d->state->keyString);
+            session.markChanged();
             if (PushSession *owner = session.session) {
                 // Queued: we hold the mutex, and the session may live in another thread.
                 QMetaObject::invokeMethod(

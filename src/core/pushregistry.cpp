@@ -3,19 +3,13 @@
 #include <QtPush/pushsession.h>
 
 #include "pushcorelogging_p.h"
+#include "pushregistry_p.h"
 #include "pushsession_p.h"
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QMap>
 #include <QtCore/QMutex>
 #include <QtCore/QThread>
-
-class PushRegistryPrivate
-{
-public:
-    mutable QMutex mutex;
-    QMap<QString, PushSession *> sessions;
-};
 
 PushRegistry::PushRegistry(QObject *parent)
     : QObject(parent), d(std::make_unique<PushRegistryPrivate>())
@@ -59,10 +53,13 @@ PushSession *PushRegistry::session(const QVariant &id)
         if (PushSession *existing = d->sessions.value(keyString))
             return existing;
         created = new PushSession(id, this);
+        created->d->state->changeHub = d->changeHub;
+        created->d->state->changeKey = keyString;
         if (thread() != QThread::currentThread())
             created->moveToThread(thread());
         d->sessions.insert(keyString, created);
     }
+    created->d->state->markChanged();
     qCDebug(lcPushCore) << "registry added session" << keyString;
     Q_EMIT sessionAdded(keyString);
     Q_EMIT countChanged();
@@ -92,6 +89,7 @@ void PushRegistry::deleteSession(const QVariant &id)
     if (!session)
         return;
     session->d->shutDown();
+    session->d->state->markChanged();
     session->deleteLater();
     qCDebug(lcPushCore) << "registry removed session" << keyString;
     Q_EMIT sessionRemoved(keyString);

@@ -62,5 +62,6 @@ Q_SIGNALS:
     void sessionRemoved(const QString &sessionKey);
 
 private:
+    friend class PushChangeJournal;
     std::unique_ptr<PushRegistryPrivate> d;
 };

@@ -107,6 +107,7 @@ quint64 PushSessionState::push(const QVariant &data, qint64 bytes)
                 enqueue(client.get(), message, limits);
         }
     }
+    markChanged();
     if (direct) {
         direct->draining = true;
         deliver(direct.get(), message, limits);
@@ -821,6 +822,7 @@ PushClient *PushSession::newClient(const QVariant &id)
         return winner; // ours was never published: the unique_ptr deletes it
     PushClient *const created = client.release(); // owned by the session from here on
     d->state->joinCurrentThread(state);
+    d->state->markChanged();
     qCDebug(lcPushCore) << "session" << d->keyString << "added client" << keyString;
     Q_EMIT clientAdded(keyString);
     Q_EMIT countChanged();
@@ -851,6 +853,7 @@ void PushSession::deleteClient(const QVariant &clientId)
     if (!state)
         return;
     d->state->close(state, true);
+    d->state->markChanged();
     Q_EMIT clientRemoved(keyString);
     Q_EMIT countChanged();
 }

@@ -32,8 +32,17 @@
 // inside ours and never the other way round. The event's handler takes the session mutex only
 // through pending(), from the event loop, where no code of ours holds it (deliveries emit
 // without it, so even a nested event loop in a slot is safe).
+//
+// Change marks: a push, and a client added or removed, also mark the session as changed for the
+// registry's change journals (pushchangejournal_p.h), which the server drains once a second
+// instead of walking every session. A marked session pays two relaxed loads per push; the first
+// change after a drain takes the hub's mutex once. The mark follows the change (after or inside
+// the session mutex), and a drain clears marks before its consumer reads the sessions, so no
+// change goes unreported. Lock order: a session mutex, then the hub's mutex; never the reverse.
 
 #include <QtPush/pushsession.h>
+
+#include "pushchangejournal_p.h"
 
 #include <QtCore/QList>
 #include <QtCore/QMap>
@@ -172,6 +181,23 @@ struct PushSessionState : std::enable_shared_from_this<PushSessionState>
     QList<PushClientStatePtr> homeless;
 
     quint64 push(const QVariant &data, qint64 bytes);
+
+    // Change marks (see the top of this file). Set by the registry before it publishes the
+    // session; null for a session outside a registry.
+    PushChangeHubPtr changeHub;
+    QString changeKey;
+    std::atomic<quint32> markedIn{0}; // the hub generation it is marked in; 0 once drained
+    //! Any thread, with or without the mutex held: marks the session as changed.
+    void markChanged()
+    {
+        if (!changeHub)
+            return;
+        const quint32 generation = changeHub->generation.load(std::memory_order_relaxed);
+        if (generation == 0 || markedIn.load(std::memory_order_relaxed) == generation)
+            return; // nobody listens, or marked already
+        if (markedIn.exchange(generation, std::memory_order_relaxed) != generation)
+            changeHub->mark(this);
+    }
 
     // Called in the group's thread.
     void drain(PushThreadGroup *group);

@@ -8,6 +8,7 @@
 #include <QtCore/QHash>
 #include <QtCore/QJsonObject>
 #include <QtCore/QString>
+#include <QtCore/QStringList>
 
 //! One session as the admin stream describes it: its session object.
 struct PushAdminSession
@@ -41,10 +42,12 @@ struct PushAdminClient
     bool operator!=(const PushAdminClient &other) const { return !(*this == other); }
 };
 
-//! What the server holds now, measured once per tick and shared by every admin stream.
+//! What the server holds now, measured once per tick and shared by every admin stream: for a
+//! snapshot every session, for a tick the sessions that changed and those removed.
 struct PushAdminState
 {
     qint64 timeMs = 0;
     QJsonObject server; // the server figures
     QHash<QString, PushAdminSession> sessions;
+    QStringList removed;
 };

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "pushadminstream_p.h"
 
+#include "pushclock_p.h"
 #include "pushops_p.h"
 #include "pushserverlogging_p.h"
 #include "pushwebsockettransport_p.h"
@@ -9,7 +10,6 @@
 #include <QtPush/pushregistry.h>
 #include <QtPush/pushsession.h>
 
-#include <QtCore/QDateTime>
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
 
@@ -69,7 +69,11 @@ bool PushAdminStream::send(const QJsonObject &frame)
 {
     if (m_congested)
         return false;
-    if (m_transport->queuedBytes() > highWaterBytes) {
+    // What is left of the last snapshot does not count: on a server of 100,000 sessions it is
+    // megabytes, and counting it would answer a tool still reading one snapshot with another.
+    const qint64 queued = m_transport->queuedBytes();
+    m_snapshotBacklog = std::min(m_snapshotBacklog, queued);
+    if (queued - m_snapshotBacklog > highWaterBytes) {
         // What is dropped now is replaced by a snapshot once the tool has caught up (tick()).
         qCInfo(lcPushServer) << "admin stream congested: dropping events until it drains";
         m_congested = true;
@@ -86,12 +90,12 @@ void PushAdminStream::sendSnapshot(const PushAdminState &state)
     QJsonArray sessions;
     for (const QString &key : std::as_const(keys))
         sessions.append(sessionObject(key, state.sessions.value(key)));
-    m_sessions = state.sessions;
-    send(QJsonObject{{QStringLiteral("type"), QStringLiteral("snapshot")},
-                     {QStringLiteral("time"), state.timeMs},
-                     {QStringLiteral("interval"), m_server->housekeepingTimer.interval()},
-                     {QStringLiteral("server"), state.server},
-                     {QStringLiteral("sessions"), sessions}});
+    if (send(QJsonObject{{QStringLiteral("type"), QStringLiteral("snapshot")},
+                         {QStringLiteral("time"), state.timeMs},
+                         {QStringLiteral("interval"), m_server->housekeepingTimer.interval()},
+                         {QStringLiteral("server"), state.server},
+                         {QStringLiteral("sessions"), sessions}}))
+        m_snapshotBacklog = m_transport->queuedBytes();
 }
 
 void PushAdminStream::tick(const PushAdminState &state)
@@ -100,7 +104,7 @@ void PushAdminStream::tick(const PushAdminState &state)
         if (m_transport->queuedBytes() > lowWaterBytes)
             return;
         m_congested = false;
-        sendSnapshot(state);
+        sendSnapshot(m_server->adminSnapshot());
         if (m_watching) {
             followWatchedSession();
             sendClients();
@@ -110,27 +114,15 @@ void PushAdminStream::tick(const PushAdminState &state)
     QJsonObject frame{{QStringLiteral("type"), QStringLiteral("tick")},
                       {QStringLiteral("time"), state.timeMs},
                       {QStringLiteral("server"), state.server}};
+    // The server sends every stream the same changes, against the record it keeps of what
+    // the streams were told: a tick costs what changed, however many sessions exist.
     QJsonArray changed;
-    for (auto it = state.sessions.cbegin(); it != state.sessions.cend(); ++it) {
-        auto known = m_sessions.find(it.key());
-        if (known != m_sessions.end() && *known == it.value())
-            continue;
+    for (auto it = state.sessions.cbegin(); it != state.sessions.cend(); ++it)
         changed.append(sessionObject(it.key(), it.value()));
-        m_sessions.insert(it.key(), it.value());
-    }
-    QJsonArray removed;
-    for (auto it = m_sessions.begin(); it != m_sessions.end();) {
-        if (state.sessions.contains(it.key())) {
-            ++it;
-            continue;
-        }
-        removed.append(it.key());
-        it = m_sessions.erase(it);
-    }
     if (!changed.isEmpty())
         frame.insert(QStringLiteral("sessions"), changed);
-    if (!removed.isEmpty())
-        frame.insert(QStringLiteral("removed"), removed);
+    if (!state.removed.isEmpty())
+        frame.insert(QStringLiteral("removed"), QJsonArray::fromStringList(state.removed));
 
     if (m_watching) {
         followWatchedSession();
@@ -162,9 +154,8 @@ void PushAdminStream::tick(const PushAdminState &state)
 
 void PushAdminStream::sessionAdded(const QString &sessionKey, const PushAdminSession &figures)
 {
-    if (m_congested || m_sessions.contains(sessionKey))
-        return; // a snapshot or a tick told it already
-    m_sessions.insert(sessionKey, figures);
+    if (m_congested)
+        return; // the snapshot after the congestion tells it
     send(typed("sessionAdded", sessionObject(sessionKey, figures)));
     if (m_watching && sessionKey == m_watchedKey) {
         // The watched session exists at last: its clients are announced from now on.
@@ -175,7 +166,7 @@ void PushAdminStream::sessionAdded(const QString &sessionKey, const PushAdminSes
 
 void PushAdminStream::sessionRemoved(const QString &sessionKey)
 {
-    if (m_congested || !m_sessions.remove(sessionKey))
+    if (m_congested)
         return;
     send(QJsonObject{{QStringLiteral("type"), QStringLiteral("sessionRemoved")},
                      {QStringLiteral("session"), sessionKey}});
@@ -193,7 +184,7 @@ void PushAdminStream::onText(const QByteArray &utf8)
         push(op->session, op->data, utf8.size());
         return;
     }
-    if (!m_watchLimiter.take(watchRate, QDateTime::currentMSecsSinceEpoch())) {
+    if (!m_watchLimiter.take(watchRate, PushClock::steadyMs())) {
         m_transport->refuse(PushWire::Refusal::TooManyRequests,
                             QStringLiteral("more than %1 watch ops per second").arg(watchRate));
         return;

@@ -17,12 +17,15 @@ class PushWebSocketTransport;
 /*!
     One admin event stream: tells one operator's tool the sessions, the clients of the session
     it watches, and the server's figures, as they change. It remembers what it last told the
-    tool, so that a tick carries only what changed; figures are absolute values, so that an
-    event and a tick that say the same thing do no harm.
+    tool about the clients of the session it watches; the server keeps one record of what every
+    stream was told about the sessions (PushServerPrivate::adminSessions) and hands each tick
+    only what changed, so a tick costs what changed, not what exists. Figures are absolute
+    values, so that an event and a tick that say the same thing do no harm.
 
-    Flow control: while the connection has more than highWaterBytes unsent it writes nothing
-    and forgets what it would have said; once the backlog is under lowWaterBytes it sends a
-    fresh snapshot instead. A slow tool costs bounded memory and still ends up right.
+    Flow control: while the connection has more than highWaterBytes unsent, besides what is
+    left of the last snapshot, it writes nothing and forgets what it would have said; once the
+    backlog is under lowWaterBytes it sends a fresh snapshot instead. A slow tool costs bounded
+    memory (a snapshot and highWaterBytes) and still ends up right.
 
     Ownership: a child of its WebSocket transport, which the server owns; it is destroyed with
     the connection.
@@ -41,7 +44,7 @@ public:
 
     //! Sends the snapshot of \a state; then the stream takes ops and events.
     void start(const PushAdminState &state);
-    //! Sends what changed since the tool last heard, as of \a state.
+    //! Sends what changed since the last tick: \a state holds the sessions that changed.
     void tick(const PushAdminState &state);
     void sessionAdded(const QString &sessionKey, const PushAdminSession &figures);
     void sessionRemoved(const QString &sessionKey);
@@ -63,12 +66,12 @@ private:
 
     PushServerPrivate *const m_server;
     PushWebSocketTransport *const m_transport;
-    QHash<QString, PushAdminSession> m_sessions; // as the tool last heard of them
     bool m_watching = false;
     QString m_watchedKey;
     QPointer<PushSession> m_watchedSession; // null until the watched session exists
     QHash<QString, PushAdminClient> m_clients; // of the watched session, as last told
     bool m_congested = false;
+    qint64 m_snapshotBacklog = 0; // what is still unsent of the last snapshot, at most
     PushRateLimiter m_watchLimiter;
     PushRateLimiter m_pushLimiter;
 };

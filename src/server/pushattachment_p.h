@@ -15,6 +15,14 @@
 class PushClient;
 
 enum class PushTransport { None, WebSocket, Sse, Poll };
+
+//! The key of a network client among the server's attachments.
+inline QString attachmentKey(const QString &session, const QString &client)
+{
+    // The length first: ids may hold any character, NUL included, so a separator alone would
+    // let session "a\0b" with client "c" and session "a" with client "b\0c" share one key.
+    return QString::number(session.size()) + QChar(0) + session + client;
+}
 QByteArray transportName(PushTransport transport);
 
 /*!
@@ -32,7 +40,8 @@ struct PushAttachment
     PushTransport transport = PushTransport::None;
     QObject *owner = nullptr; // the transport object attached now
     quint64 expected = 0; // the next id due; 0 until the first message (nothing known)
-    qint64 detachedAtMs = 0; // when its last connection ended; 0 while one is attached
+    qint64 detachedAtMs = 0; // when its last connection ended (wall clock, shown); 0 while attached
+    qint64 detachedSteadyMs = 0; // the same on the steady clock, for the grace period
     qint64 connectedSinceMs = 0;
     quint64 delivered = 0;
 

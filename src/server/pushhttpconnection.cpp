@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include "pushhttpconnection_p.h"
 
+#include "pushclock_p.h"
 #include "pushconnectionio_p.h"
 #include "pushserverlogging_p.h"
-
-#include <QtCore/QDeadlineTimer>
 
 namespace {
 
 qint64 nowMs()
 {
-    return QDeadlineTimer::current().deadline(); // steady: timeouts ignore clock changes
+    return PushClock::steadyMs(); // pushclock_p.h: no timeout follows the wall clock
 }
 
 } // namespace

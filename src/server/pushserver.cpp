@@ -5,6 +5,8 @@
 #include <QtPush/pushsession.h>
 
 #include "pushadminstream_p.h"
+#include "pushchangejournal_p.h"
+#include "pushclock_p.h"
 #include "pushconnectionio_p.h"
 #include "pushhttpconnection_p.h"
 #include "pushlongpoll_p.h"
@@ -68,28 +70,6 @@ bool isLoopbackOrigin(const QByteArray &origin)
     return host == QLatin1String("localhost") || QHostAddress(host).isLoopback();
 }
 
-qint64 nowMs()
-{
-    return QDateTime::currentMSecsSinceEpoch();
-}
-
-//! The process's resident memory (Linux /proc/self/statm); 0 where that cannot be read.
-qint64 residentBytes()
-{
-    QFile status(QStringLiteral("/proc/self/statm"));
-    if (!status.open(QIODevice::ReadOnly))
-        return 0;
-    const QList<QByteArray> fields = status.readAll().split(' ');
-    return fields.size() > 1 ? fields.at(1).toLongLong() * 4096 : 0;
-}
-
-QString attachmentKey(const QString &session, const QString &client)
-{
-    // The length first: ids may hold any character, NUL included, so a separator alone would
-    // let session "a\0b" with client "c" and session "a" with client "b\0c" share one key.
-    return QString::number(session.size()) + QChar(0) + session + client;
-}
-
 constexpr int maxWaitSeconds = 60; // protocol.md: Receiving
 constexpr int defaultWaitSeconds = 30;
 
@@ -141,7 +121,8 @@ PushServerPrivate::PushServerPrivate(PushServer *q, PushRegistry *registry)
         this->q->abort();
         Q_EMIT this->q->shutdownFinished();
     });
-    startedAtMs = nowMs();
+    startedAtMs = PushClock::steadyMs();
+    changes = std::make_unique<PushChangeJournal>(registry);
     // Queued: a session the server makes for a connecting client is announced with that
     // client in it.
     QObject::connect(
@@ -214,13 +195,13 @@ void PushServerPrivate::onNewConnection()
         if (maxConnections > 0 && tcpConnections > maxConnections) {
             // Refused with a real answer, so that the client knows to back off.
             // Once per 10 s at most: a flood of connections must not become a flood of logs.
-            if (nowMs() - lastCapacityWarningMs > 10 * 1000) {
+            if (PushClock::steadyMs() - lastCapacityWarningMs > 10 * 1000) {
                 qCWarning(lcPushServer)
                         << "refusing connection from" << socket->peerAddress() << ": already"
                         << maxConnections << "connections;" << refusedSinceWarning
                         << "more refused since the last "
                            "warning";
-                lastCapacityWarningMs = nowMs();
+                lastCapacityWarningMs = PushClock::steadyMs();
                 refusedSinceWarning = 0;
             } else {
                 ++refusedSinceWarning;
@@ -559,12 +540,17 @@ void PushServerPrivate::enforceRetainedBudget()
     for (const auto &[bytes, session] : std::as_const(sizes)) {
         if (bytes <= cap)
             break;
-        if (session)
-            retainedEstimate -= session->trimRetained(cap);
+        if (!session)
+            continue;
+        retainedEstimate -= session->trimRetained(cap);
+        // A created session left empty goes at the next housekeeping, not at its old deadline.
+        if (createdSessions.contains(session->keyString()))
+            sessionExpiry.schedule(session->keyString(), PushClock::steadyMs());
     }
     // Once a minute at most: a flood of large pushes must not become a flood of logs.
-    if (lastBudgetLogMs == 0 || nowMs() - lastBudgetLogMs > 60 * 1000) {
-        lastBudgetLogMs = nowMs();
+    const qint64 now = PushClock::steadyMs();
+    if (lastBudgetLogMs == 0 || now - lastBudgetLogMs > 60 * 1000) {
+        lastBudgetLogMs = now;
         qCInfo(lcPushServer) << "retained messages reached" << total << "bytes of a budget of"
                              << maxRetainedBytes << "; the largest sessions now keep at most"
                              << cap << "bytes each";
@@ -576,7 +562,7 @@ std::optional<PushWire::Refusal> PushServerPrivate::push(const QString &sessionK
                                                          PushRateLimiter *limiter, quint64 *id,
                                                          int *clients, QString *why)
 {
-    if (!limiter->take(pushRateLimit, nowMs())) {
+    if (!limiter->take(pushRateLimit, PushClock::steadyMs())) {
         *why = QStringLiteral("more than %1 pushes per second").arg(pushRateLimit);
 
         return PushWire::Refusal::TooManyRequests;
@@ -715,7 +701,9 @@ PushAttachment *PushServerPrivate::attach(const QString &sessionKey, const QStri
     attachment->transport = transport;
     attachment->owner = owner;
     attachment->detachedAtMs = 0;
-    attachment->connectedSinceMs = nowMs();
+    attachment->detachedSteadyMs = 0;
+    graceExpiry.cancel(key);
+    attachment->connectedSinceMs = PushClock::wallMs();
     *catchUp = catchUpMessages(attachment.get(), resume);
     return attachment.get();
 }
@@ -725,7 +713,10 @@ void PushServerPrivate::detach(PushAttachment *attachment, QObject *owner)
     if (attachment->owner != owner)
         return;
     attachment->owner = nullptr;
-    attachment->detachedAtMs = nowMs();
+    attachment->detachedAtMs = PushClock::wallMs();
+    attachment->detachedSteadyMs = PushClock::steadyMs();
+    graceExpiry.schedule(attachmentKey(attachment->sessionKey, attachment->clientKey),
+                         attachment->detachedSteadyMs + clientGracePeriodMs + 1);
     attachment->transport = PushTransport::None; // protocol.md: listed as none while it waits
 }
 
@@ -746,6 +737,7 @@ void PushServerPrivate::onClientClosed(const QString &key)
 {
     // The client was deleted (DELETE, its grace period ran out, or by the application).
     const std::shared_ptr<PushAttachment> attachment = attachments.take(key);
+    graceExpiry.cancel(key);
     if (attachment && attachment->owner)
         closeOwner(attachment.get(), PushProtocol::closeClientDeleted,
                    QStringLiteral("the client was deleted"));
@@ -850,7 +842,7 @@ void PushServerPrivate::startAdminStream(PushWebSocketTransport *transport,
                                          const QByteArray &early)
 {
     auto *stream = new PushAdminStream(this, transport);
-    stream->start(adminState());
+    stream->start(adminSnapshot());
     transport->begin(early);
 }
 
@@ -918,94 +910,6 @@ void PushServerPrivate::pollEnded(PushLongPoll *poll)
     poll->deleteLater();
 }
 
-void PushServerPrivate::housekeeping()
-{
-    const qint64 now = nowMs();
-    const QList<PushHttpConnection *> connections = httpConnections.keys();
-    for (PushHttpConnection *connection : connections) {
-        if (httpConnections.contains(connection))
-            connection->checkTimeouts();
-    }
-    const QList<PushWebSocketTransport *> sockets = webSockets.values();
-    for (PushWebSocketTransport *transport : sockets) {
-        if (webSockets.contains(transport))
-            transport->checkAlive(now, pingIntervalMs);
-    }
-    // Event streams: a comment every ping interval keeps proxies from timing them out.
-    if (now - lastKeepAliveMs >= pingIntervalMs) {
-        lastKeepAliveMs = now;
-        for (PushSseTransport *stream : std::as_const(eventStreams))
-            stream->keepAlive();
-    }
-    // Sessions the server made that have no clients left and nothing retained: without this,
-    // every id anyone ever pushed to would stay in memory.
-    for (auto it = createdSessions.begin(); it != createdSessions.end();) {
-        PushSession *session = registry->findSession(*it);
-        quint64 oldestRetained = 0;
-        if (session && session->count() == 0)
-            session->messagesAfter(session->lastMessageId(), &oldestRetained); // prunes by age
-        if (session && (session->count() > 0 || oldestRetained <= session->lastMessageId())) {
-            ++it;
-            continue;
-        }
-        if (session)
-            registry->deleteSession(*it);
-        it = createdSessions.erase(it);
-    }
-    // Clients whose grace period ran out.
-    QList<std::pair<QString, QString>> expired;
-    for (const std::shared_ptr<PushAttachment> &attachment : std::as_const(attachments)) {
-        if (!attachment->owner && attachment->detachedAtMs != 0
-            && now - attachment->detachedAtMs > clientGracePeriodMs)
-            expired.append({attachment->sessionKey, attachment->clientKey});
-    }
-    for (const auto &[sessionKey, clientKey] : std::as_const(expired)) {
-        qCDebug(lcPushServer) << "client" << clientKey << "of session" << sessionKey
-                              << "did not come back within its grace period";
-        if (PushSession *session = registry->findSession(sessionKey))
-            session->deleteClient(clientKey); // closed() removes the attachment
-        attachments.remove(attachmentKey(sessionKey, clientKey));
-    }
-    adminTick();
-}
-
-PushAdminState PushServerPrivate::adminState() const
-{
-    PushAdminState state;
-    state.timeMs = nowMs();
-    int clients = 0;
-    const QVariantList ids = registry->sessions();
-    state.sessions.reserve(ids.size());
-    for (const QVariant &id : ids) {
-        PushSession *session = registry->findSession(id);
-        if (!session)
-            continue;
-        const QString key = session->keyString();
-        const PushAdminSession figures{session->count(), session->lastMessageId(),
-                                       sessionRates.value(key)};
-        clients += figures.clients;
-        state.sessions.insert(key, figures);
-    }
-    quint64 deliveries = 0;
-    for (quint64 count : deliveriesTotal)
-        deliveries += count;
-    state.server = QJsonObject{
-            {QStringLiteral("connections"), tcpConnections},
-            {QStringLiteral("webSockets"), int(webSockets.size())},
-            {QStringLiteral("eventStreams"), int(eventStreams.size())},
-            {QStringLiteral("longPolls"), int(longPolls.size())},
-            {QStringLiteral("sessions"), int(state.sessions.size())},
-            {QStringLiteral("clients"), clients},
-            {QStringLiteral("pushes"), qint64(pushesTotal)},
-            {QStringLiteral("deliveries"), qint64(deliveries)},
-            {QStringLiteral("pushRate"), pushRate},
-            {QStringLiteral("deliveryRate"), deliveryRate},
-            {QStringLiteral("residentBytes"), residentBytes()},
-            {QStringLiteral("uptime"), (state.timeMs - startedAtMs) / 1000},
-    };
-    return state;
-}
-
 PushAdminClient PushServerPrivate::adminClient(const QString &sessionKey, PushClient *client) const
 {
     PushAdminClient figures;
@@ -1022,70 +926,6 @@ PushAdminClient PushServerPrivate::adminClient(const QString &sessionKey, PushCl
     else
         figures.connectedSinceMs = attachment->connectedSinceMs;
     return figures;
-}
-
-void PushServerPrivate::adminTick()
-{
-    if (adminStreams.isEmpty()) {
-        // Nobody watches: no rates to keep. The next stream's first tick starts them afresh.
-        lastAdminTickMs = 0;
-        pushedAtLastTick.clear();
-        sessionRates.clear();
-        pushRate = deliveryRate = 0;
-        return;
-    }
-    PushAdminState state = adminState(); // with last tick's rates, made good below
-    const double seconds = lastAdminTickMs ? double(state.timeMs - lastAdminTickMs) / 1000.0 : 0;
-    auto perSecond = [seconds](quint64 count) {
-        return seconds > 0 ? std::round(double(count) / seconds * 10) / 10 : 0.0;
-    };
-    QHash<QString, quint64> pushedNow;
-    QHash<QString, double> rates;
-    pushedNow.reserve(state.sessions.size());
-    quint64 pushedThisTick = 0;
-    for (auto it = state.sessions.begin(); it != state.sessions.end(); ++it) {
-        const quint64 pushed = it->pushed;
-        // A session made again since the last tick counts from 0.
-        const quint64 before = std::min(pushedAtLastTick.value(it.key()), pushed);
-        pushedNow.insert(it.key(), pushed);
-        it->rate = perSecond(pushed - before);
-        if (it->rate > 0)
-            rates.insert(it.key(), it->rate);
-        pushedThisTick += pushed - before;
-    }
-    const quint64 deliveries = quint64(state.server.value(QLatin1String("deliveries")).toInteger());
-    pushRate = perSecond(pushedThisTick);
-    deliveryRate = perSecond(deliveries - deliveriesAtLastTick);
-    state.server.insert(QStringLiteral("pushRate"), pushRate);
-    state.server.insert(QStringLiteral("deliveryRate"), deliveryRate);
-    deliveriesAtLastTick = deliveries;
-    pushedAtLastTick = std::move(pushedNow);
-    sessionRates = std::move(rates);
-    lastAdminTickMs = state.timeMs;
-
-    const QList<PushAdminStream *> streams = adminStreams.values();
-    for (PushAdminStream *stream : streams)
-        stream->tick(state);
-}
-
-void PushServerPrivate::announceSessionAdded(const QString &sessionKey)
-{
-    PushSession *session = adminStreams.isEmpty() ? nullptr : registry->findSession(sessionKey);
-    if (!session)
-        return; // deleted again meanwhile: its removal follows
-    const PushAdminSession figures{session->count(), session->lastMessageId(), 0};
-    const QList<PushAdminStream *> streams = adminStreams.values();
-    for (PushAdminStream *stream : streams)
-        stream->sessionAdded(sessionKey, figures);
-}
-
-void PushServerPrivate::announceSessionRemoved(const QString &sessionKey)
-{
-    if (registry->findSession(sessionKey))
-        return; // made again meanwhile: the streams already know it, or learn it by tick
-    const QList<PushAdminStream *> streams = adminStreams.values();
-    for (PushAdminStream *stream : streams)
-        stream->sessionRemoved(sessionKey);
 }
 
 bool PushServerPrivate::fitsMessageLimit(qsizetype frameBytes, const QVariant &data) const
@@ -1147,7 +987,7 @@ QByteArray PushServerPrivate::metricsText() const
     text.append("qtpush_resident_memory_bytes ").append(QByteArray::number(rssBytes)).append('\n');
     metric("qtpush_uptime_seconds", "gauge", "Seconds since the server was created.");
     text.append("qtpush_uptime_seconds ")
-            .append(QByteArray::number((nowMs() - startedAtMs) / 1000))
+            .append(QByteArray::number((PushClock::steadyMs() - startedAtMs) / 1000))
             .append('\n');
     return text;
 }
@@ -1392,6 +1232,7 @@ int PushServer::clientGracePeriod() const
 void PushServer::setClientGracePeriod(int milliseconds)
 {
     d->clientGracePeriodMs = std::max(0, milliseconds);
+    d->rescheduleGracePeriods();
 }
 
 int PushServer::pingInterval() const

@@ -9,6 +9,7 @@
 #include "pushadminfigures_p.h"
 #include "pushattachment_p.h"
 #include "pushhttpconnection_p.h"
+#include "pushexpiry_p.h"
 #include "pushwire_p.h"
 
 #include <QtCore/QHash>
@@ -23,6 +24,7 @@
 #include <optional>
 
 class PushAdminStream;
+class PushChangeJournal;
 class PushHttpConnection;
 class PushLongPoll;
 class PushSseTransport;
@@ -50,6 +52,9 @@ struct PushRateLimiter
     qint64 lastMs = 0;
     bool take(double rate, qint64 nowMs);
 };
+
+//! The process's resident memory (Linux /proc/self/statm); 0 where that cannot be read.
+qint64 residentBytes();
 
 //! What a request may do, from its token (protocol.md: Access).
 struct PushAccess
@@ -85,8 +90,9 @@ public:
     bool fitsMessageLimit(qsizetype frameBytes, const QVariant &data) const;
 
     // Used by admin streams (protocol.md: The admin event stream).
-    //! The session objects and server figures now; rates are those of the last tick.
-    PushAdminState adminState() const;
+    //! Every session as the streams were last told, and the server figures now; starts keeping
+    //! that record when no stream was attached.
+    PushAdminState adminSnapshot();
     PushAdminClient adminClient(const QString &sessionKey, PushClient *client) const;
 
     void onNewConnection();
@@ -99,9 +105,20 @@ public:
     void onConnectionClosed(PushHttpConnection *connection);
     void countUntilDestroyed(QObject *connection);
     void connectionGone();
+    // Housekeeping (pushhousekeeping.cpp): once a second, at a cost that grows with what
+    // changed or fell due, not with what exists (docs/server.md: Scaling).
     void housekeeping();
-    //! Measures the rates of this second and sends every admin stream what changed.
-    void adminTick();
+    //! Removes the created session \a sessionKey if it is empty with nothing retained, or
+    //! gives it the deadline when that may be so; \a changed: it changed since the last pass.
+    void reviewSession(const QString &sessionKey, qint64 now, bool changed);
+    //! Deletes the clients whose grace period ran out.
+    void expireClients(qint64 now);
+    //! Schedules every waiting client again, after the grace period changed.
+    void rescheduleGracePeriods();
+    //! Measures the rates of this second and sends every admin stream what changed: the
+    //! sessions in \a changed and those whose rate was not 0.
+    void adminTick(const QStringList &changed);
+    QJsonObject serverFigures() const;
     void announceSessionAdded(const QString &sessionKey);
     void announceSessionRemoved(const QString &sessionKey);
     void checkShutdownFinished();
@@ -145,9 +162,11 @@ public:
 
     // Admin event streams, and what their rates are measured against.
     QSet<PushAdminStream *> adminStreams;
-    qint64 lastAdminTickMs = 0; // 0: no tick since the first stream came
-    QHash<QString, quint64> pushedAtLastTick;
-    QHash<QString, double> sessionRates;
+    bool adminTracking = false; // the record below is kept: a stream is attached
+    QHash<QString, PushAdminSession> adminSessions; // every session, as the streams know it
+    QSet<QString> ratedSessions; // their last rate was not 0, so the next tick looks again
+    int adminClients = 0; // the clients of adminSessions
+    qint64 lastAdminTickMs = 0; // steady clock
     quint64 deliveriesAtLastTick = 0;
     double pushRate = 0;
     double deliveryRate = 0;
@@ -160,6 +179,13 @@ public:
     // enforceRetainedBudget() sets it to the exact total.
     qint64 retainedEstimate = 0;
     qint64 lastBudgetLogMs = 0;
+    // What changed in the registry since the last housekeeping, and what falls due when: the
+    // sessions above that may be removed then, and the clients in their grace period (by
+    // attachment key). All deadlines are on the steady clock (pushclock_p.h).
+    std::unique_ptr<PushChangeJournal> changes;
+    PushDeadlines sessionExpiry;
+    QHash<QString, qint64> sessionChangedAt; // created sessions: the pass that last saw a change
+    PushDeadlines graceExpiry;
 
     // Metrics (protocol.md: /metrics).
     quint64 pushesTotal = 0;
@@ -167,7 +193,7 @@ public:
     quint64 gapsTotal = 0;
     quint64 requestsTotal = 0;
     QHash<QByteArray, quint64> refusalsTotal;
-    qint64 startedAtMs = 0;
+    qint64 startedAtMs = 0; // steady clock, for the uptime
     qint64 lastKeepAliveMs = 0;
     qint64 lastCapacityWarningMs = 0;
     int refusedSinceWarning = 0;
@@ -177,6 +203,7 @@ public:
     bool flushQueued = false;
 
     void setError(PushServer::Error error, const QString &message);
+    quint64 deliveries() const;
 
 private:
     void refuse(PushHttpConnection *connection, PushWire::Refusal refusal, const QString &message,

@@ -3,10 +3,9 @@
 
 #include "pushattachment_p.h"
 #include "pushconnectionio_p.h"
+#include "pushclock_p.h"
 #include "pushops_p.h"
 #include "pushserverlogging_p.h"
-
-#include <QtCore/QDateTime>
 
 #include <utility>
 
@@ -14,7 +13,7 @@ namespace {
 
 qint64 nowMs()
 {
-    return QDateTime::currentMSecsSinceEpoch();
+    return PushClock::steadyMs(); // pushclock_p.h: no timeout follows the wall clock
 }
 
 // A push frame is {"op":"push","data":DATA}: the envelope is allowed on top of the data limit,
