@@ -117,7 +117,7 @@ public:
     qint64 maxRetainedBytes() const;
     void setMaxRetainedBytes(qint64 bytes);
     //! Sessions the registry may hold before the server refuses to create another one with
-    //! 503 (10,000; 0: no limit). Existing sessions stay usable.
+    //! 503 (100,000; 0: no limit). Existing sessions stay usable.
     int maxSessions() const;
     void setMaxSessions(int sessions);
 

@@ -146,7 +146,7 @@ public:
     int retentionPeriodMs = 300 * 1000;
     qint64 clientBufferBytes = 4 * 1024 * 1024;
     qint64 maxRetainedBytes = 256 * 1024 * 1024;
-    int maxSessions = 10000;
+    int maxSessions = 100000;
 
     PushServer::Error error = PushServer::NoError;
     QString errorString;
