@@ -96,7 +96,7 @@ const QList<Option> &options()
             {QStringLiteral("max-sessions"), QStringLiteral("QTPUSH_MAX_SESSIONS"),
              QStringLiteral("Sessions that may exist; a new one past it gets 503. 0 for no "
                             "limit."),
-             QStringLiteral("n"), QStringLiteral("10000")},
+             QStringLiteral("n"), QStringLiteral("100000")},
             {QStringLiteral("retain-messages"), QStringLiteral("QTPUSH_RETAIN_MESSAGES"),
              QStringLiteral("Messages a session keeps for since= resumption."), QStringLiteral("n"),
              QStringLiteral("1024")},
