@@ -416,7 +416,11 @@ void tst_PushAdminStream::congestedStreamCatchesUpWithASnapshot()
     const QString padding(200, QLatin1Char('p')); // long ids make big events
     for (int i = 0; i < sessions; ++i)
         m_registry->session(QStringLiteral("%1-%2").arg(i, 5, 10, QLatin1Char('0')).arg(padding));
-    QTest::qWait(2500); // the events are sent, and two ticks find the stream congested
+    // The registry's signals reach the server queued: deliver them all now, so that every
+    // sessionAdded event has been offered to the stream (which congests on the way) before the
+    // tool starts reading. No wait for ticks: the catch-up snapshot comes at whichever tick
+    // finds the stream drained, however late.
+    QCoreApplication::sendPostedEvents();
 
     tool.setReadBufferSize(0);
     QByteArray bytes;
