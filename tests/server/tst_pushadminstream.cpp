@@ -276,14 +276,22 @@ void tst_PushAdminStream::ticksCarryOnlyWhatChangedWithRates()
     const int afterFirst = int(admin.frames.size());
     for (int i = 0; i < 10; ++i)
         busy->push(i);
-    const QJsonObject busyTick = admin.waitForType(QStringLiteral("tick"), afterFirst);
+    // The tick that saw them: one that came between the first and the pushes (a loaded machine
+    // may take that long) changed nothing and carries no sessions.
+    const QJsonObject busyTick = admin.waitFor(
+            [](const QJsonObject &o) {
+                return o[QLatin1String("type")] == QLatin1String("tick")
+                        && o.contains(QLatin1String("sessions"));
+            },
+            afterFirst);
     const QJsonArray changed = busyTick[QLatin1String("sessions")].toArray();
     QCOMPARE(changed.size(), 1);
     QCOMPARE(changed.at(0)[QLatin1String("session")].toString(), QStringLiteral("busy"));
     QCOMPARE(changed.at(0)[QLatin1String("pushed")].toInt(), 10);
-    // 10 messages in a tick of about a second; the timer's jitter allows some slack.
+    // 10 messages over the time since the last tick: a second, less at most the 5% a coarse
+    // timer may fire early, and any longer on a loaded machine, so only an upper bound holds.
     const double rate = changed.at(0)[QLatin1String("rate")].toDouble();
-    QVERIFY2(rate > 4 && rate < 20, qPrintable(QString::number(rate)));
+    QVERIFY2(rate > 0 && rate <= 10 / 0.95, qPrintable(QString::number(rate)));
     QCOMPARE(busyTick[QLatin1String("server")][QLatin1String("pushRate")].toDouble(), rate);
     // A second later the rate is back to 0, which is a change too.
     const int afterBusy = int(admin.frames.size());
@@ -310,8 +318,10 @@ void tst_PushAdminStream::pushOpReachesTheSessionAndIsAnswered()
     QVariant message;
     QVERIFY(panel->tryPull(&message));
     QCOMPARE(message.toMap().value(QStringLiteral("title")).toString(), QStringLiteral("hi"));
-    // It counts as a push of this server.
-    const QJsonObject tick = admin.waitForType(QStringLiteral("tick"));
+    // It counts as a push of this server, in a tick after the answer (one before it may have
+    // come between the upgrade and the op).
+    const int afterAnswer = int(admin.frames.size());
+    const QJsonObject tick = admin.waitForType(QStringLiteral("tick"), afterAnswer);
     QCOMPARE(tick[QLatin1String("server")][QLatin1String("pushes")].toInt(), 1);
 }
 
