@@ -64,7 +64,7 @@ async function startServer(args = []) {
             });
             proc.on('exit', (code) => reject(new Error(`server exited with ${code}: ${log}`)));
         }),
-        10000,
+        30000, // a bound for a loaded machine (an ASan build starts slowly), not a timing
         'qtpush-server printing "listening on"');
     proc.stdout.resume();
     const server = {
