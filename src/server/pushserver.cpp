@@ -1160,15 +1160,16 @@ bool PushServer::listen(const QHostAddress &address, quint16 port)
 #if QT_CONFIG(ssl)
     if (d->sslConfiguration) {
         // Checked now: a server that cannot complete a handshake must not seem to listen.
-        const char *problem = !QSslSocket::supportsSsl() ? "this Qt has no TLS backend"
+        const char *problem = !QSslSocket::supportsSsl()           ? "this Qt has no TLS backend"
                 : d->sslConfiguration->localCertificate().isNull() ? "no certificate is set"
                 : d->sslConfiguration->privateKey().isNull()       ? "no private key is set"
                                                                    : nullptr;
         if (problem) {
-            d->setError(TlsError, QStringLiteral("cannot serve TLS on %1 port %2: %3")
-                                          .arg(address.toString())
-                                          .arg(port)
-                                          .arg(QLatin1String(problem)));
+            d->setError(TlsError,
+                        QStringLiteral("cannot serve TLS on %1 port %2: %3")
+                                .arg(address.toString())
+                                .arg(port)
+                                .arg(QLatin1String(problem)));
             return false;
         }
         auto server = std::make_unique<QSslServer>();
@@ -1281,8 +1282,9 @@ void PushServer::setSecret(const QByteArray &secret)
 {
     if (!secret.isEmpty() && secret.size() < 32) {
         // RFC 7518 §3.2: an HS256 key must have at least 256 bits.
-        qCWarning(lcPushServer, "PushServer::setSecret: a secret of %d byte%s is weak; use at "
-                                "least 32 random bytes",
+        qCWarning(lcPushServer,
+                  "PushServer::setSecret: a secret of %d byte%s is weak; use at "
+                  "least 32 random bytes",
                   int(secret.size()), secret.size() == 1 ? "" : "s");
     }
     d->secret = secret;
