@@ -238,14 +238,17 @@ for n in "${SH[@]}"; do
     fi
     hostport=${url#http://}
     sed -E "s#(127\.0\.0\.1|localhost):8080#$hostport#g" "$file" >"$run/block.sh"
+    : >"$run/calls"
+    : >"$run/failures"
     cat >"$run/run.sh" <<'EOF'
 # curl as the snippet calls it, but each call checked: it must get a 2xx head. A stream
-# (curl -N of events) or a long-poll still running once its head came is stopped there.
-calls=0
-failures=0
+# (curl -N of events) or a long-poll still running once its head came is stopped there. Calls
+# are counted in files: a curl in a pipeline runs in a subshell.
 curl()
 {
-    calls=$((calls + 1))
+    local calls
+    calls=$(($(wc -l <"$RUN/calls") + 1))
+    echo "$calls" >>"$RUN/calls"
     local headfile="$RUN/curl.$calls.head" out="$RUN/curl.$calls.out" pid status rc=0
     command curl -sS -D "$headfile" -o "$out" "$@" 2>"$RUN/curl.$calls.err" &
     pid=$!
@@ -265,7 +268,7 @@ curl()
     if [[ $status == 2?? ]] && [ "$rc" -eq 0 ]; then
         echo "curl $*: $status"
     else
-        failures=$((failures + 1))
+        echo "$calls" >>"$RUN/failures"
         echo "FAILED curl $*: status ${status:-none}, exit $rc; $(cat "$RUN/curl.$calls.err")"
         head -c 300 "$out" 2>/dev/null
         echo
@@ -274,6 +277,7 @@ curl()
 EOF
     {
         echo 'source "$RUN/block.sh"'
+        echo 'calls=$(wc -l <"$RUN/calls") failures=$(wc -l <"$RUN/failures")'
         echo 'echo "curl calls: $calls, failed: $failures"'
         echo '[ "$calls" -gt 0 ] && [ "$failures" -eq 0 ]'
     } >>"$run/run.sh"
