@@ -416,7 +416,7 @@ test('one HTTP push reaches a WebSocket, an SSE and a long-poll client, each exa
     sse.close();
 });
 
-test('a {"op":"push"} frame reaches the sender and another client', { timeout: 20000 },
+test('a {"op":"push"} frame reaches the sender and another client', { timeout: 60000 },
      async () => {
     const session = 'frames';
     const a = await WsClient.open(wsUrl(main, session, 'a'));
