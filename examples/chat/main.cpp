@@ -9,12 +9,30 @@
 #include <QtQml/QQmlApplicationEngine>
 #include <QtQml/QQmlExtensionPlugin>
 
+#include <memory>
+
 Q_IMPORT_QML_PLUGIN(QtPushChatPlugin)
+
+namespace {
+//! Only --help: answered by a QCoreApplication, which needs no window system, so that a machine
+//! without a display can ask too (as qtpush-dashboard does).
+bool asksOnlyForHelp(int argc, char *argv[])
+{
+    for (int i = 1; i < argc; ++i) {
+        const QByteArray argument(argv[i]);
+        if (argument == "-h" || argument == "--help" || argument == "--help-all")
+            return true;
+    }
+    return false;
+}
+} // namespace
 
 int main(int argc, char *argv[])
 {
-    QGuiApplication app(argc, argv);
-    QGuiApplication::setApplicationName(QStringLiteral("qtpush-chat"));
+    const std::unique_ptr<QCoreApplication> app(asksOnlyForHelp(argc, argv)
+                                                        ? new QCoreApplication(argc, argv)
+                                                        : new QGuiApplication(argc, argv));
+    QCoreApplication::setApplicationName(QStringLiteral("qtpush-chat"));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(
@@ -32,7 +50,7 @@ int main(int argc, char *argv[])
                                         QStringLiteral("The session to chat in (room)."),
                                         QStringLiteral("name"), QStringLiteral("room"));
     parser.addOptions({urlOption, windowsOption, roomOption});
-    parser.process(app);
+    parser.process(*app); // answers --help, and exits
 
     bool ok = false;
     const int windows = parser.value(windowsOption).toInt(&ok);
@@ -67,5 +85,5 @@ int main(int argc, char *argv[])
     engine.load(QUrl(QStringLiteral("qrc:/qt/qml/QtPushChat/Main.qml")));
     if (engine.rootObjects().isEmpty())
         return 1;
-    return app.exec();
+    return QCoreApplication::exec();
 }

@@ -10,15 +10,46 @@
 
 #include <QtPush/pushregistry.h>
 
+#include <QtCore/QCommandLineParser>
 #include <QtWidgets/QApplication>
 #include <QtWidgets/QMainWindow>
 #include <QtWidgets/QSplitter>
 #include <QtWidgets/QStatusBar>
 
+namespace {
+//! Only --help: answered by a QCoreApplication, which needs no window system, so that a machine
+//! without a display can ask too (as qtpush-dashboard does).
+bool asksOnlyForHelp(int argc, char *argv[])
+{
+    for (int i = 1; i < argc; ++i) {
+        const QByteArray argument(argv[i]);
+        if (argument == "-h" || argument == "--help" || argument == "--help-all")
+            return true;
+    }
+    return false;
+}
+
+void parseArguments(const QCoreApplication &app)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+            "An in-app notification bus: a sync panel pushes to the session \"notifications\"; "
+            "a list, a badge and a log each react through a client of their own."));
+    parser.addHelpOption();
+    parser.process(app); // answers --help and refuses unknown options, and exits for both
+}
+} // namespace
+
 int main(int argc, char *argv[])
 {
+    if (asksOnlyForHelp(argc, argv)) {
+        QCoreApplication app(argc, argv);
+        QCoreApplication::setApplicationName(QStringLiteral("qtpush-notificationbus"));
+        parseArguments(app);
+    }
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("qtpush-notificationbus"));
+    parseArguments(app);
     PushRegistry *registry = PushRegistry::global();
 
     QMainWindow window;

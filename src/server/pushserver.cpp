@@ -28,7 +28,10 @@
 #include <algorithm>
 #include <cmath>
 #if QT_CONFIG(ssl)
+#include <QtNetwork/QSslCertificate>
+#include <QtNetwork/QSslKey>
 #include <QtNetwork/QSslServer>
+#include <QtNetwork/QSslSocket>
 #endif
 
 namespace {
@@ -1046,11 +1049,23 @@ bool PushServer::listen(const QHostAddress &address, quint16 port)
                     QStringLiteral("refusing to listen on %1 without a secret; set one, or allow "
                                    "insecure remote access explicitly")
                             .arg(address.toString()));
-        qCWarning(lcPushServer).noquote() << d->errorString;
-        return false;
+        return false; // errorString() says why; the caller reports it (no second log line)
     }
 #if QT_CONFIG(ssl)
     if (d->sslConfiguration) {
+        // Checked now: a server that cannot complete a handshake must not seem to listen.
+        const char *problem = !QSslSocket::supportsSsl()           ? "this Qt has no TLS backend"
+                : d->sslConfiguration->localCertificate().isNull() ? "no certificate is set"
+                : d->sslConfiguration->privateKey().isNull()       ? "no private key is set"
+                                                                   : nullptr;
+        if (problem) {
+            d->setError(TlsError,
+                        QStringLiteral("cannot serve TLS on %1 port %2: %3")
+                                .arg(address.toString())
+                                .arg(port)
+                                .arg(QLatin1String(problem)));
+            return false;
+        }
         auto server = std::make_unique<QSslServer>();
         server->setSslConfiguration(*d->sslConfiguration);
         QObject::connect(server.get(), &QSslServer::errorOccurred, this,
@@ -1075,13 +1090,13 @@ bool PushServer::listen(const QHostAddress &address, quint16 port)
                             .arg(address.toString())
                             .arg(port)
                             .arg(d->listener->errorString()));
-        qCWarning(lcPushServer).noquote() << d->errorString;
         d->listener.reset();
         return false;
     }
     d->shuttingDown = false;
     d->housekeepingTimer.start();
-    qCInfo(lcPushServer) << "listening on" << serverAddress().toString() << serverPort();
+    qCInfo(lcPushServer, "listening on %s port %u", qUtf8Printable(serverAddress().toString()),
+           unsigned(serverPort()));
     Q_EMIT listeningChanged();
     return true;
 }
@@ -1164,8 +1179,10 @@ void PushServer::setSecret(const QByteArray &secret)
 {
     if (!secret.isEmpty() && secret.size() < 32) {
         // RFC 7518 §3.2: an HS256 key must have at least 256 bits.
-        qCWarning(lcPushServer) << "PushServer::setSecret: a secret of" << secret.size()
-                                << "bytes is weak; use at least 32 random bytes";
+        qCWarning(lcPushServer,
+                  "PushServer::setSecret: a secret of %d byte%s is weak; use at "
+                  "least 32 random bytes",
+                  int(secret.size()), secret.size() == 1 ? "" : "s");
     }
     d->secret = secret;
 }

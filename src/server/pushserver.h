@@ -46,7 +46,8 @@ public:
 
     //! Starts accepting on \a address and \a port (0 picks a free port). Without a secret the
     //! server refuses a non-loopback address unless setAllowInsecureRemote(true) was called
-    //! (protocol.md: Access). Returns false and sets error() on failure.
+    //! (protocol.md: Access). Returns false and sets error() and errorString() on failure,
+    //! without logging: reporting it is the caller's.
     bool listen(const QHostAddress &address = QHostAddress::LocalHost, quint16 port = 0);
     bool isListening() const;
     QHostAddress serverAddress() const;
@@ -69,7 +70,8 @@ public:
     //! Lets listen() bind a non-loopback address without a secret.
     void setAllowInsecureRemote(bool allow);
 
-    //! TLS for every transport (https, wss); call before listen().
+    //! TLS for every transport (https, wss); call before listen(). listen() fails with
+    //! TlsError when the configuration has no certificate or no private key.
     void setSslConfiguration(const QSslConfiguration &configuration);
 
     //! Largest message data accepted, in bytes (64 KiB by default): a bigger HTTP body gets 413,

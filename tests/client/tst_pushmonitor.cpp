@@ -294,8 +294,10 @@ void tst_PushMonitor::serverFigures()
 
     // Ticks come once a second and move the server time on.
     m_registry->session(QStringLiteral("b"));
-    QTRY_COMPARE_WITH_TIMEOUT(monitor->server().value(QStringLiteral("sessions")).toInt(), 2, 5000);
-    QTRY_VERIFY_WITH_TIMEOUT(ticked.count() >= 2, 5000);
+    // Bounds, not timings: a loaded machine may run the once-a-second ticks late.
+    QTRY_COMPARE_WITH_TIMEOUT(monitor->server().value(QStringLiteral("sessions")).toInt(), 2,
+                              30000);
+    QTRY_VERIFY_WITH_TIMEOUT(ticked.count() >= 2, 30000);
     QVERIFY(monitor->serverTime() > first);
 }
 

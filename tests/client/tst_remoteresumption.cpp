@@ -89,7 +89,7 @@ void tst_RemoteResumption::restartedServerProcessIsFollowedIntoItsNewEpoch()
     process.setProgram(program);
     process.setArguments({QStringLiteral("--port"), QStringLiteral("0")});
     process.start();
-    QVERIFY(process.waitForReadyRead(10000));
+    QVERIFY(process.waitForReadyRead(30000)); // bounds for a loaded machine, not timings
     const QRegularExpression listening(QStringLiteral("^listening on http://127.0.0.1:(\\d+)"));
     const QRegularExpressionMatch match = listening.match(QString::fromUtf8(process.readLine()));
     QVERIFY(match.hasMatch());
@@ -116,7 +116,7 @@ void tst_RemoteResumption::restartedServerProcessIsFollowedIntoItsNewEpoch()
     QTRY_COMPARE(client.status(), PushRemoteClient::Reconnecting);
     QProcess restarted;
     restarted.start(program, {QStringLiteral("--port"), port});
-    QVERIFY(restarted.waitForReadyRead(10000));
+    QVERIFY(restarted.waitForReadyRead(30000));
     QTRY_COMPARE_WITH_TIMEOUT(client.status(), PushRemoteClient::Connected, 15000);
 
     // Ids count from 1 again under a new epoch: the client must not take them for repeats.
@@ -125,7 +125,7 @@ void tst_RemoteResumption::restartedServerProcessIsFollowedIntoItsNewEpoch()
     QCOMPARE(client.lastMessageId(), 1u);
     client.close();
     restarted.terminate();
-    QVERIFY(restarted.waitForFinished(10000));
+    QVERIFY(restarted.waitForFinished(30000));
     QCOMPARE(restarted.exitStatus(), QProcess::NormalExit);
     QCOMPARE(restarted.exitCode(), 0); // SIGTERM: a clean shutdown
 }

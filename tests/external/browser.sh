@@ -44,11 +44,11 @@ cleanup()
 }
 trap cleanup EXIT
 
-# wait_line FILE PREFIX PID: the first line of FILE, once it starts with PREFIX (10 s at most).
+# wait_line FILE PREFIX PID: the first line of FILE, once it starts with PREFIX (30 s at most).
 wait_line()
 {
     local line=""
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         line=$(head -n 1 "$1" 2>/dev/null || true)
         if [[ $line == "$2"* ]]; then
             printf '%s' "${line#"$2"}"
@@ -160,7 +160,8 @@ const es = new EventSource(cfg.es);
 es.onopen = () => note('es open');
 es.onmessage = (e) => { got.es.push({ lastEventId: e.lastEventId, message: JSON.parse(e.data) }); check(); };
 es.onerror = () => note('es error, readyState ' + es.readyState);
-setTimeout(() => finish(false, 'timed out in the page'), 20000);
+// Bounds, not timings: each step waits for the one before, and a loaded machine may be slow.
+setTimeout(() => finish(false, 'timed out in the page'), 60000);
 </script>
 <img src="/hold" alt="">
 </body></html>`;
@@ -215,7 +216,7 @@ function qtpush(method, path, body) {
 }
 
 async function pushWhenSubscribed() {
-    const deadline = Date.now() + 20000;
+    const deadline = Date.now() + 50000;
     while (Date.now() < deadline) {
         const listing = await qtpush('GET', `/v1/sessions/${session}`);
         if (listing.status === 200) {
@@ -237,9 +238,9 @@ pageServer.listen(0, '127.0.0.1', () => {
     console.log(`page on http://127.0.0.1:${pageServer.address().port}/`);
     pushWhenSubscribed().catch((e) => console.error('harness: ' + e));
 });
-// Bounded: give up holding after 30 s, and exit after 40 s whatever happens.
-setTimeout(release, 30000).unref();
-setTimeout(() => process.exit(0), 40000).unref();
+// Bounded: give up holding after 70 s, and exit after 80 s whatever happens.
+setTimeout(release, 70000).unref();
+setTimeout(() => process.exit(0), 80000).unref();
 EOF
 
 export RESULT_FILE="$WORK/result.txt"
@@ -254,7 +255,7 @@ fi
 
 mkdir "$WORK/profile"
 status=0
-timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
     --disable-dev-shm-usage --user-data-dir="$WORK/profile" --dump-dom "$PAGE_URL" \
     >"$WORK/dom.html" 2>"$WORK/chromium.err" || status=$?

@@ -64,7 +64,7 @@ async function startServer(args = []) {
             });
             proc.on('exit', (code) => reject(new Error(`server exited with ${code}: ${log}`)));
         }),
-        10000,
+        30000, // a bound for a loaded machine (an ASan build starts slowly), not a timing
         'qtpush-server printing "listening on"');
     proc.stdout.resume();
     const server = {
@@ -359,7 +359,10 @@ async function assertAlive(after) {
 }
 
 before(async () => {
-    main = await startServer(['--max-message-bytes', String(MAX_BYTES), '--client-grace', '30']);
+    // A grace period far longer than the file: no test here is about a client's removal, and
+    // on a loaded machine a client may come back long after it went away.
+    main = await startServer(['--max-message-bytes', String(MAX_BYTES),
+                              '--client-grace', '3600']);
     watcher = await WsClient.open(wsUrl(main, 'watch', 'watcher'));
 });
 
@@ -413,7 +416,7 @@ test('one HTTP push reaches a WebSocket, an SSE and a long-poll client, each exa
     sse.close();
 });
 
-test('a {"op":"push"} frame reaches the sender and another client', { timeout: 20000 },
+test('a {"op":"push"} frame reaches the sender and another client', { timeout: 60000 },
      async () => {
     const session = 'frames';
     const a = await WsClient.open(wsUrl(main, session, 'a'));
@@ -425,16 +428,33 @@ test('a {"op":"push"} frame reaches the sender and another client', { timeout: 2
     const atB = await b.waitMessage((f) => f.data && f.data.from === 'a', 'the other receiving');
     assert.deepEqual(atA, { id: atA.id, session, data });
     assert.deepEqual(atB, atA, 'the same message, same id');
+    // Two connections push at about the same time. protocol.md promises each client every
+    // message once, in id order; it does not promise that the server numbers pushes from two
+    // connections in the order they were sent. So both clients must see the same messages in
+    // the same (id) order, whichever of 2 and 3 came first.
     a.ws.send(JSON.stringify({ op: 'push', data: 2 }));
     b.ws.send(JSON.stringify({ op: 'push', data: 3 }));
-    await a.waitMessage((f) => f.data === 3, 'third at a');
-    await b.waitMessage((f) => f.data === 3, 'third at b');
-    await sleep(100);
-    const ids = (c) => c.inbox.messages().map((f) => f.data);
-    assert.deepEqual(ids(a), [data, 2, 3], 'each once, in order, at the sender');
-    assert.deepEqual(ids(b), [data, 2, 3], 'each once, in order, at the other');
+    for (const [c, name] of [[a, 'a'], [b, 'b']]) {
+        await c.waitMessage((f) => f.data === 2, `2 at ${name}`);
+        await c.waitMessage((f) => f.data === 3, `3 at ${name}`);
+    }
+    // A sentinel behind them: in id order, a duplicate of any of them would come before it.
+    const sentinel = await push(main, session, 'sentinel');
+    await a.waitMessage((f) => f.id === sentinel.id, 'the sentinel at a');
+    await b.waitMessage((f) => f.id === sentinel.id, 'the sentinel at b');
+    const atAll = a.inbox.messages();
+    assert.deepEqual(b.inbox.messages(), atAll, 'the same messages, ids and order at both');
+    const ids = atAll.map((f) => f.id);
+    assert.deepEqual(ids, [...ids].sort((x, y) => x - y), `in id order: ${ids}`);
+    assert.equal(new Set(ids).size, ids.length, `each once: ${ids}`);
+    const datas = atAll.map((f) => f.data);
+    assert.deepEqual(datas[0], data, 'the first push first');
+    assert.deepEqual([datas[1], datas[2]].sort(), [2, 3],
+                     `then 2 and 3 in either order: ${JSON.stringify(datas)}`);
+    assert.deepEqual(datas.slice(3), ['sentinel'], 'then the sentinel, and nothing else');
     assert.equal(other.inbox.messages().length, 0, 'nothing reaches another session');
     assert.ok(!a.inbox.items.some(isError), `no error frame: ${JSON.stringify(a.inbox.items)}`);
+    assert.ok(!b.inbox.items.some(isError), `no error frame: ${JSON.stringify(b.inbox.items)}`);
     for (const c of [a, b, other])
         c.close();
 });
@@ -479,7 +499,7 @@ test('since= over WebSocket delivers exactly the missed messages', { timeout: 20
 
 test('a client whose buffer overflowed gets a gap frame before the next message',
      { timeout: 60000 }, async () => {
-    const server = await startServer(['--client-buffer', '4', '--client-grace', '30']);
+    const server = await startServer(['--client-buffer', '4', '--client-grace', '3600']);
     try {
         const session = 'slow';
         const slow = await WsClient.open(wsUrl(server, session, 'slow'));
@@ -891,7 +911,7 @@ test('garbage, oversized headers and a huge Content-Length are refused', { timeo
     assert.deepEqual(problems, [], problems.join('\n'));
 });
 
-test('2000 connections opened and dropped rapidly', { timeout: 60000 }, async () => {
+test('2000 connections opened and dropped rapidly', { timeout: 120000 }, async () => {
     const metric = async () => {
         const res = await request('GET', `${main.http}/metrics`);
         const m = /^qtpush_connections (\d+)/m.exec(res.text);
@@ -917,18 +937,19 @@ test('2000 connections opened and dropped rapidly', { timeout: 60000 }, async ()
             }
         });
     });
-    const started = Date.now();
-    // Batches of 40 stay under a listen backlog of 50, so the kernel drops no SYN.
+    // Batches of 40 stay under a listen backlog of 50, so the kernel drops no SYN. No bound on
+    // how long all of it takes (the test's own timeout is the only one): speed is for benchmarks.
     for (let i = 0; i < 2000; i += 40) {
         await within(Promise.all(Array.from({ length: 40 }, (_, k) => one(i + k))), 20000,
                      `connections ${i}..${i + 39}`);
     }
-    assert.ok(Date.now() - started < 50000);
     await assertAlive('2000 dropped connections');
-    // No connection is kept: the open-connection gauge comes back (bounded wait).
+    // No connection is kept: the open-connection gauge comes back (bounded wait, generous: the
+    // server notices each drop in its own time).
     if (baseline !== undefined) {
         let now;
-        for (let i = 0; i < 50; ++i) {
+        const deadline = Date.now() + 30000;
+        while (Date.now() < deadline) {
             now = await metric();
             if (now <= baseline + 1)
                 break;
@@ -939,56 +960,67 @@ test('2000 connections opened and dropped rapidly', { timeout: 60000 }, async ()
 });
 
 test('a peer that never answers the close frame is dropped after the close timeout',
-     { timeout: 30000 }, async () => {
+     { timeout: 60000 }, async () => {
+    // A server of its own, asked over one kept-alive connection: qtpush_connections then counts
+    // that connection and the mute peer, whatever other tests' connections are still closing.
+    const server = await startServer();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const connections = async () => {
-        const res = await request('GET', `${main.http}/metrics`);
+        const res = await request('GET', `${server.http}/metrics`, { agent });
         return Number(/^qtpush_connections (\d+)/m.exec(res.text)[1]);
     };
-    const baseline = await connections();
-    const key = crypto.randomBytes(16).toString('base64');
-    const handshake = 'GET /v1/sessions/closing/clients/mute/ws HTTP/1.1\r\nHost: x\r\n'
-        + 'Upgrade: websocket\r\nConnection: Upgrade\r\n'
-        + `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
-    // allowHalfOpen: the server's FIN does not make this side close; it sends nothing more.
-    const socket = net.connect({ port: main.port, host: '127.0.0.1', allowHalfOpen: true });
-    let received = Buffer.alloc(0);
-    const started = Date.now();
-    const ended = new Promise((resolve) => socket.on('end', () => resolve(Date.now() - started)));
-    const closed = new Promise((resolve) => socket.on('close', resolve));
-    socket.on('data', (d) => { received = Buffer.concat([received, d]); });
-    socket.on('error', () => {});
-    socket.on('connect', () => {
-        socket.write(handshake);
-        // A masked binary frame (RFC 6455 §5.2): refused with an error frame and a close frame.
-        const mask = crypto.randomBytes(4);
-        socket.write(Buffer.concat([Buffer.from([0x82, 0x82]), mask,
-                                    Buffer.from([0x01 ^ mask[0], 0x02 ^ mask[1]])]));
-    });
-    const endedAfter = await within(ended, 5000, 'the FIN behind the close frame');
-    const text = received.toString('latin1');
-    assert.match(text, /^HTTP\/1\.1 101 /);
-    assert.ok(text.includes('"code":"bad_request"'), 'the error frame');
-    assert.ok(received.includes(Buffer.from([0x88])), 'a close frame');
-    assert.ok(endedAfter < 2000, `FIN right after the close frame, not after ${endedAfter} ms`);
-    // The server waits for the peer's close frame (closeTimeoutMs, 5 s, checked once a second),
-    // then drops the connection.
-    await sleep(2000);
-    assert.equal(await connections(), baseline + 1, 'still waiting for the close frame at 2 s');
-    let now = baseline + 1;
-    while (now > baseline && Date.now() - started < 12000) {
-        await sleep(100);
-        now = await connections();
+    try {
+        const baseline = await connections();
+        const key = crypto.randomBytes(16).toString('base64');
+        const handshake = 'GET /v1/sessions/closing/clients/mute/ws HTTP/1.1\r\nHost: x\r\n'
+            + 'Upgrade: websocket\r\nConnection: Upgrade\r\n'
+            + `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+        // allowHalfOpen: the server's FIN does not make this side close; it sends nothing more.
+        const socket = net.connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
+        let received = Buffer.alloc(0);
+        const started = performance.now(); // before the server can start its close timeout
+        const ended = new Promise((resolve) => socket.on('end', resolve));
+        const closed = new Promise((resolve) => socket.on('close', resolve));
+        socket.on('data', (d) => { received = Buffer.concat([received, d]); });
+        socket.on('error', () => {});
+        socket.on('connect', () => {
+            socket.write(handshake);
+            // A masked binary frame (RFC 6455 §5.2): refused with an error frame and a close frame.
+            const mask = crypto.randomBytes(4);
+            socket.write(Buffer.concat([Buffer.from([0x82, 0x82]), mask,
+                                        Buffer.from([0x01 ^ mask[0], 0x02 ^ mask[1]])]));
+        });
+        await within(ended, 10000, 'the FIN behind the close frame');
+        const text = received.toString('latin1');
+        assert.match(text, /^HTTP\/1\.1 101 /);
+        assert.ok(text.includes('"code":"bad_request"'), 'the error frame');
+        assert.ok(received.includes(Buffer.from([0x88])), 'a close frame');
+        // The FIN came right behind the close frame, not with the drop: the server still holds
+        // the connection, waiting for ours (closeTimeoutMs, 5 s, checked once a second), and
+        // one request on a kept-alive loopback connection takes far less than that.
+        let now = await connections();
+        assert.equal(now, baseline + 1, 'still waiting for the close frame after the FIN');
+        // Then it drops the connection. No upper bound on when (a slow machine only makes it
+        // later): the lower bound is the server's own, counted from after `started`.
+        const deadline = performance.now() + 30000;
+        while (now > baseline && performance.now() < deadline) {
+            await sleep(100);
+            now = await connections();
+        }
+        const droppedAfter = performance.now() - started;
+        assert.equal(now, baseline, 'dropped within 30 s');
+        assert.ok(droppedAfter >= 4500, `dropped after ${droppedAfter} ms, before the close timeout`);
+        // It was a reset: the next write fails.
+        socket.write('x');
+        await within(closed, 10000, 'the socket failing after the reset');
+    } finally {
+        agent.destroy();
+        await server.stop();
     }
-    const droppedAfter = Date.now() - started;
-    assert.equal(now, baseline, `dropped within 12 s`);
-    assert.ok(droppedAfter >= 4500, `dropped after ${droppedAfter} ms, before the close timeout`);
-    // It was a reset: the next write fails.
-    socket.write('x');
-    await within(closed, 5000, 'the socket failing after the reset');
 });
 
 test('connections reset right after a WebSocket upgrade request do not use up --max-connections',
-     { timeout: 30000 }, async () => {
+     { timeout: 90000 }, async () => {
     const server = await startServer(['--max-connections', '20']);
     try {
         const upgrade = 'GET /v1/sessions/reset/clients/c/ws HTTP/1.1\r\nHost: x\r\n'
@@ -1003,9 +1035,11 @@ test('connections reset right after a WebSocket upgrade request do not use up --
         });
         for (let i = 0; i < 600; i += 20)
             await within(Promise.all(Array.from({ length: 20 }, one)), 20000, 'a batch of resets');
-        // None of them is open now: a client that keeps its connection, and another, fit.
+        // None of them is open once the server has noticed each reset (in its own time: the
+        // wait is bounded, not timed): a client that keeps its connection, and another, fit.
         let res;
-        for (let i = 0; i < 30; ++i) {
+        const deadline = Date.now() + 30000;
+        while (Date.now() < deadline) {
             const a = await WsClient.open(wsUrl(server, 'after', 'a')).catch((e) => e);
             res = await request('GET', `${server.http}/healthz`);
             if (a instanceof WsClient)
@@ -1023,7 +1057,7 @@ test('connections reset right after a WebSocket upgrade request do not use up --
     }
 });
 
-test('--max-connections: one more gets 503 with a JSON error', { timeout: 20000 }, async () => {
+test('--max-connections: one more gets 503 with a JSON error', { timeout: 60000 }, async () => {
     const server = await startServer(['--max-connections', '2']);
     try {
         const a = await WsClient.open(wsUrl(server, 'cap', 'a'));
@@ -1033,7 +1067,8 @@ test('--max-connections: one more gets 503 with a JSON error', { timeout: 20000 
         a.close();
         await a.waitClose('a closing');
         let ok;
-        for (let i = 0; i < 50; ++i) {
+        const deadline = Date.now() + 30000; // until the server has noticed the close
+        while (Date.now() < deadline) {
             ok = await request('GET', `${server.http}/healthz`);
             if (ok.status === 200)
                 break;
@@ -1046,21 +1081,23 @@ test('--max-connections: one more gets 503 with a JSON error', { timeout: 20000 
     }
 });
 
-test('--push-rate: pushing faster gets 429 with a JSON error', { timeout: 20000 }, async () => {
+test('--push-rate: pushing faster gets 429 with a JSON error', { timeout: 60000 }, async () => {
     const server = await startServer(['--push-rate', '5']);
     try {
         const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
         const statuses = [];
         let refused;
-        for (let i = 0; i < 30; ++i) {
+        // Back to back until one is refused, not a fixed count: the bucket holds 5 and refills 5
+        // a second, so only a machine slower than 5 pushes a second would never see a 429.
+        for (let i = 0; i < 1000 && !refused; ++i) {
             const res = await request('POST', `${server.http}/v1/sessions/rate/push`, {
                 headers: { 'Content-Type': 'application/json' }, body: String(i), agent });
             statuses.push(res.status);
-            if (res.status !== 200 && !refused)
+            if (res.status !== 200)
                 refused = res;
         }
         agent.destroy();
-        assert.ok(refused, `30 pushes at once on one connection, all ${statuses[0]}`);
+        assert.ok(refused, `${statuses.length} pushes back to back on one connection, all ${statuses[0]}`);
         assertErrorBody(refused, 429, 'a push over the rate');
         assert.equal(statuses[0], 200, 'the first push');
     } finally {
