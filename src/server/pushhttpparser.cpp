@@ -107,6 +107,7 @@ QByteArray PushHttpParser::takeUnparsed()
     m_buffer = QByteArray();
     m_pos = 0;
     m_scanned = 0;
+    m_requestLineChecked = false;
     return rest;
 }
 
@@ -168,6 +169,13 @@ PushHttpParser::Status PushHttpParser::parseHead()
             headEnd = i + 2;
             break;
         }
+        // A request line is judged once it is whole, not when the head is: a client that
+        // sends no HTTP at all is refused at once instead of at the request timeout.
+        if (!m_requestLineChecked) {
+            m_requestLineChecked = true;
+            if (!parseRequestLine(QByteArrayView(m_buffer.constData() + m_pos, i - m_pos)))
+                return Status::Refused;
+        }
         i += 2;
     }
     if (headEnd < 0) {
@@ -187,6 +195,7 @@ PushHttpParser::Status PushHttpParser::parseHead()
     const QByteArrayView head(m_buffer.constData() + m_pos, headEnd - m_pos - 4);
     m_pos = headEnd;
     m_scanned = 0;
+    m_requestLineChecked = false;
     qsizetype lineStart = 0;
     bool first = true;
     while (lineStart <= head.size()) {

@@ -101,6 +101,7 @@ private:
     QByteArray m_buffer;
     qsizetype m_pos = 0; // parsed up to here
     qsizetype m_scanned = 0; // of the head: searched for its end up to here (from m_pos)
+    bool m_requestLineChecked = false; // of the head being scanned
     Stage m_stage = Stage::Head;
     PushHttpRequest m_request;
     qint64 m_bodyLeft = 0; // of the Content-Length or of the current chunk

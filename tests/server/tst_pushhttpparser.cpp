@@ -22,6 +22,7 @@ private Q_SLOTS:
     void bodyOverTheLimitIsRefusedBeforeItComes_data();
     void bodyOverTheLimitIsRefusedBeforeItComes();
     void refusalIsFinal();
+    void badRequestLineIsRefusedBeforeTheHeadEnds();
     void holdsNothingWhenIdle();
     void hasPartialRequest();
     void upgradeLeavesWhatFollowsUnparsed();
@@ -307,6 +308,18 @@ void tst_PushHttpParser::bodyOverTheLimitIsRefusedBeforeItComes()
     const Result result = parseAll(head);
     QVERIFY(result.refused);
     QCOMPARE(result.refusal, PushWire::Refusal::TooLarge);
+}
+
+void tst_PushHttpParser::badRequestLineIsRefusedBeforeTheHeadEnds()
+{
+    // A client that speaks no HTTP (here the start of a TLS ClientHello) sends no empty line:
+    // waiting for one would hold the connection until the request timeout.
+    PushHttpParser parser(bodyLimit);
+    QVERIFY(parseAll(parser, QByteArray("\x16\x03\x01\x02\x00\r\n", 7)).refused);
+    PushHttpParser good(bodyLimit);
+    const Result partial = parseAll(good, "GET / HTTP/1.1\r\nHost: a\r\n");
+    QVERIFY(!partial.refused);
+    QVERIFY(partial.requests.isEmpty());
 }
 
 void tst_PushHttpParser::refusalIsFinal()
