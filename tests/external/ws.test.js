@@ -497,6 +497,35 @@ test('since= over WebSocket delivers exactly the missed messages', { timeout: 20
     fresh.close();
 });
 
+// Walks a client's frames: message ids increase, and each hole is announced by one gap frame
+// naming it, just before the next message (protocol.md: Receiving). Returns the gap frames seen.
+function walkGaps(items) {
+    const frames = items.filter((f) => isMessage(f) || f.type === 'gap');
+    let last = 0;
+    let gaps = 0;
+    let pendingGap = null;
+    for (const f of frames) {
+        if (f.type === 'gap') {
+            assert.equal(pendingGap, null, `two gap frames in a row: ${JSON.stringify(f)}`);
+            pendingGap = f;
+            ++gaps;
+            continue;
+        }
+        assert.ok(f.id > last, `message ${f.id} after ${last}`);
+        if (last && f.id !== last + 1) {
+            assert.ok(pendingGap, `message ${f.id} after ${last} without a gap frame`);
+            assert.deepEqual({ from: pendingGap.from, to: pendingGap.to },
+                             { from: last + 1, to: f.id - 1 }, 'the gap names the hole');
+        } else {
+            assert.equal(pendingGap, null,
+                         `a gap frame ${JSON.stringify(pendingGap)} before ${f.id} after ${last}`);
+        }
+        pendingGap = null;
+        last = f.id;
+    }
+    return gaps;
+}
+
 test('a client whose buffer overflowed gets a gap frame before the next message',
      { timeout: 60000 }, async () => {
     const server = await startServer(['--client-buffer', '4', '--client-grace', '3600']);
@@ -519,36 +548,16 @@ test('a client whose buffer overflowed gets a gap frame before the next message'
         const sentinel = await push(server, session, { n: 'sentinel' });
         await slow.waitMessage((f) => f.id === sentinel.id, 'the sentinel at the slow client', 30000);
 
-        // Walk the frames: message ids increase; each hole is announced by a gap frame naming it,
-        // just before the next message.
-        const frames = slow.inbox.items.filter((f) => isMessage(f) || f.type === 'gap');
-        let last = 0;
-        let gaps = 0;
-        let pendingGap = null;
-        for (const f of frames) {
-            if (f.type === 'gap') {
-                assert.equal(pendingGap, null, `two gap frames in a row: ${JSON.stringify(f)}`);
-                pendingGap = f;
-                ++gaps;
-                continue;
-            }
-            assert.ok(f.id > last, `message ${f.id} after ${last}`);
-            if (last && f.id !== last + 1) {
-                assert.ok(pendingGap, `message ${f.id} after ${last} without a gap frame`);
-                assert.deepEqual({ from: pendingGap.from, to: pendingGap.to },
-                                 { from: last + 1, to: f.id - 1 }, 'the gap names the hole');
-            } else {
-                assert.equal(pendingGap, null,
-                             `a gap frame ${JSON.stringify(pendingGap)} before ${f.id} after ${last}`);
-            }
-            pendingGap = null;
-            last = f.id;
-        }
-        assert.ok(gaps >= 1, `a gap frame arrived (got ${frames.length} messages and no gap)`);
-        assert.equal(fast.inbox.items.filter((f) => f.type === 'gap').length, 0,
-                     'the client that kept up got no gap');
-        assert.deepEqual(fast.inbox.messages().map((f) => f.id), [...pushed, sentinel.id],
-                         'and every message, once, in order');
+        // The slow client missed messages: each hole is announced by a gap frame naming it.
+        assert.ok(walkGaps(slow.inbox.items) >= 1, 'the slow client got a gap frame');
+        // The fast client read all along, but "keeping up" is a matter of scheduling (a loaded
+        // machine, a sanitizer build): what the contract promises it is the same as the slow
+        // one's, every message once, in order, or its hole announced by a gap; and the newest.
+        const fastGaps = walkGaps(fast.inbox.items);
+        const fastIds = fast.inbox.messages().map((f) => f.id);
+        assert.equal(fastIds[fastIds.length - 1], sentinel.id, 'the fast client got the sentinel');
+        if (fastGaps === 0)
+            assert.deepEqual(fastIds, [...pushed, sentinel.id], 'every message, once, in order');
         slow.close();
         fast.close();
     } finally {
