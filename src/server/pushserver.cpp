@@ -78,7 +78,7 @@ constexpr int defaultWaitSeconds = 30;
 
 } // namespace
 
-// PushFrame, PushRateLimiter
+// PushFrame
 
 const QByteArray &PushFrame::webSocketFrame()
 {
@@ -92,22 +92,6 @@ const QByteArray &PushFrame::event()
     if (m_event.isEmpty())
         m_event = "id: " + QByteArray::number(id) + "\ndata: " + json + "\n\n";
     return m_event;
-}
-
-bool PushRateLimiter::take(double rate, qint64 now)
-{
-    if (rate <= 0)
-        return true;
-    if (tokens < 0) {
-        tokens = rate;
-        lastMs = now;
-    }
-    tokens = std::min(rate, tokens + double(now - lastMs) * rate / 1000.0);
-    lastMs = now;
-    if (tokens < 1)
-        return false;
-    tokens -= 1;
-    return true;
 }
 
 // PushServerPrivate

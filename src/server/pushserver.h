@@ -85,8 +85,8 @@ public:
     //! Clients a session may have (0: no limit); a new one past it gets 503.
     int maxClientsPerSession() const;
     void setMaxClientsPerSession(int clients);
-    //! Pushes per second that one connection may make, with bursts of as many (0: no limit);
-    //! past it a push gets 429.
+    //! Pushes per second that one connection may make, with bursts of as many but at least one
+    //! (0: no limit); past it a push gets 429.
     double pushRateLimit() const;
     void setPushRateLimit(double pushesPerSecond);
     //! How long a disconnected client keeps its buffer before it is removed (60 s by default).

@@ -10,6 +10,7 @@
 #include "pushattachment_p.h"
 #include "pushhttpconnection_p.h"
 #include "pushexpiry_p.h"
+#include "pushratelimiter_p.h"
 #include "pushwire_p.h"
 
 #include <QtCore/QHash>
@@ -43,14 +44,6 @@ struct PushFrame
 private:
     QByteArray m_webSocketFrame;
     QByteArray m_event;
-};
-
-//! A token bucket: at most `rate` takes per second on average, with bursts of as many.
-struct PushRateLimiter
-{
-    double tokens = -1; // full on first use
-    qint64 lastMs = 0;
-    bool take(double rate, qint64 nowMs);
 };
 
 //! The process's resident memory (Linux /proc/self/statm); 0 where that cannot be read.

@@ -53,6 +53,7 @@ private Q_SLOTS:
     void tooManyClientsInASessionAreRefused();
     void tooManyConnectionsAreRefused();
     void pushRateIsLimitedPerConnection();
+    void pushRateUnderOnePerSecondAllowsOnePush();
     void authorization_data();
     void authorization();
     void shutdownClosesWebSocketsAndAnswersPolls();
@@ -645,6 +646,23 @@ void tst_PushServer::pushRateIsLimitedPerConnection()
              requests);
     QVERIFY(answers.contains("Retry-After: 1\r\n"));
     QVERIFY(answers.contains("\"code\":\"rate_limited\""));
+}
+
+void tst_PushServer::pushRateUnderOnePerSecondAllowsOnePush()
+{
+    // One push in 1,000 s: the first is taken, the next refused. (A bucket capped at the rate
+    // once refused them all.)
+    m_server->setPushRateLimit(0.001);
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, m_server->serverPort());
+    QVERIFY(socket.waitForConnected(5000));
+    const QByteArray request = "POST /v1/sessions/s/push HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Type: application/json\r\nContent-Length: 1\r\n\r\n1";
+    socket.write(request.repeated(2));
+    QByteArray answers;
+    QTRY_VERIFY_WITH_TIMEOUT((answers += socket.readAll()).count("HTTP/1.1 ") == 2, 30000);
+    QVERIFY2(answers.startsWith("HTTP/1.1 200 OK"), answers.constData());
+    QCOMPARE(answers.count("HTTP/1.1 429 Too Many Requests"), 1);
 }
 
 void tst_PushServer::authorization_data()
