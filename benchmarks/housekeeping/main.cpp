@@ -95,6 +95,9 @@ public:
     {
         registry = std::make_unique<PushRegistry>();
         server = std::make_unique<PushServer>(registry.get());
+        // The loader makes --sessions sessions and the receiver one more: the server's default
+        // limit (100,000) would refuse the receiver's.
+        server->setMaxSessions(0);
         if (!server->listen(QHostAddress::LocalHost, 0))
             fail("the server does not listen");
         port = server->serverPort();
@@ -276,7 +279,8 @@ public:
                         return m_receiver->socket.state() == QAbstractSocket::ConnectedState;
                     },
                     30000))
-            fail("the WebSocket client did not connect");
+            fail(qPrintable(QStringLiteral("the WebSocket client did not connect: ")
+                            + m_receiver->socket.errorString()));
         runEventLoopFor(500); // its hello, and its session announced
         m_pusher.setTimerType(Qt::PreciseTimer);
         QObject::connect(&m_pusher, &QTimer::timeout, &m_pusher, [this] { pushBatch(); });

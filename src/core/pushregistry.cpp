@@ -7,9 +7,11 @@
 #include "pushsession_p.h"
 
 #include <QtCore/QCoreApplication>
-#include <QtCore/QMap>
 #include <QtCore/QMutex>
 #include <QtCore/QThread>
+
+#include <algorithm>
+#include <vector>
 
 PushRegistry::PushRegistry(QObject *parent)
     : QObject(parent), d(std::make_unique<PushRegistryPrivate>())
@@ -17,7 +19,7 @@ PushRegistry::PushRegistry(QObject *parent)
 
 PushRegistry::~PushRegistry()
 {
-    QMap<QString, PushSession *> sessions;
+    QHash<QString, PushSession *> sessions;
     {
         QMutexLocker locker(&d->mutex);
         sessions.swap(d->sessions);
@@ -98,11 +100,20 @@ void PushRegistry::deleteSession(const QVariant &id)
 
 QVariantList PushRegistry::sessions() const
 {
-    QMutexLocker locker(&d->mutex);
+    std::vector<std::pair<QString, QVariant>> entries;
+    {
+        QMutexLocker locker(&d->mutex);
+        entries.reserve(d->sessions.size());
+        for (auto it = d->sessions.cbegin(); it != d->sessions.cend(); ++it)
+            entries.emplace_back(it.key(), it.value()->key());
+    }
+    // Sorted outside the lock, so that pushes in other threads do not wait for it.
+    std::sort(entries.begin(), entries.end(),
+              [](const auto &a, const auto &b) { return a.first < b.first; });
     QVariantList keys;
-    keys.reserve(d->sessions.size());
-    for (const PushSession *session : std::as_const(d->sessions))
-        keys.append(session->key());
+    keys.reserve(qsizetype(entries.size()));
+    for (auto &entry : entries)
+        keys.append(std::move(entry.second));
     return keys;
 }
 

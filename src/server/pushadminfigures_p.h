@@ -50,4 +50,10 @@ struct PushAdminState
     QJsonObject server; // the server figures
     QHash<QString, PushAdminSession> sessions;
     QStringList removed;
+    //! For a tick: \c sessions as a JSON array, encoded once for every stream.
+    QByteArray sessionsJson;
 };
+
+//! \a sessions as a JSON array of session objects, in the order of \a keys.
+QByteArray adminSessionsJson(const QHash<QString, PushAdminSession> &sessions,
+                             const QStringList &keys);

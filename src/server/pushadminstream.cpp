@@ -65,7 +65,30 @@ void PushAdminStream::start(const PushAdminState &state)
     sendSnapshot(state);
 }
 
+QByteArray adminSessionsJson(const QHash<QString, PushAdminSession> &sessions,
+                             const QStringList &keys)
+{
+    // Written directly: a tick of 2,000 changed sessions took 5-8 ms through QJsonObject and
+    // QJsonDocument, a third of the server's 20 ms stall budget (docs/benchmarks.md).
+    QByteArray out;
+    out.reserve(keys.size() * 64 + 2);
+    out.append('[');
+    for (const QString &key : keys) {
+        const PushAdminSession figures = sessions.value(key);
+        if (out.size() > 1)
+            out.append(',');
+        out.append(PushWire::adminSessionJson(key, figures.clients, figures.pushed, figures.rate));
+    }
+    out.append(']');
+    return out;
+}
+
 bool PushAdminStream::send(const QJsonObject &frame)
+{
+    return sendText(QJsonDocument(frame).toJson(QJsonDocument::Compact));
+}
+
+bool PushAdminStream::sendText(const QByteArray &frame)
 {
     if (m_congested)
         return false;
@@ -79,7 +102,7 @@ bool PushAdminStream::send(const QJsonObject &frame)
         m_congested = true;
         return false;
     }
-    m_transport->sendText(QJsonDocument(frame).toJson(QJsonDocument::Compact));
+    m_transport->sendText(frame);
     return true;
 }
 
@@ -87,14 +110,13 @@ void PushAdminStream::sendSnapshot(const PushAdminState &state)
 {
     QStringList keys = state.sessions.keys();
     std::sort(keys.begin(), keys.end());
-    QJsonArray sessions;
-    for (const QString &key : std::as_const(keys))
-        sessions.append(sessionObject(key, state.sessions.value(key)));
-    if (send(QJsonObject{{QStringLiteral("type"), QStringLiteral("snapshot")},
-                         {QStringLiteral("time"), state.timeMs},
-                         {QStringLiteral("interval"), m_server->housekeepingTimer.interval()},
-                         {QStringLiteral("server"), state.server},
-                         {QStringLiteral("sessions"), sessions}}))
+    // Keys in the order QJsonDocument writes them, as this frame was written before.
+    const QByteArray frame = "{\"interval\":"
+            + QByteArray::number(m_server->housekeepingTimer.interval()) + ",\"server\":"
+            + QJsonDocument(state.server).toJson(QJsonDocument::Compact) + ",\"sessions\":"
+            + adminSessionsJson(state.sessions, keys) + ",\"time\":"
+            + QByteArray::number(state.timeMs) + ",\"type\":\"snapshot\"}";
+    if (sendText(frame))
         m_snapshotBacklog = m_transport->queuedBytes();
 }
 
@@ -111,18 +133,19 @@ void PushAdminStream::tick(const PushAdminState &state)
         }
         return;
     }
-    QJsonObject frame{{QStringLiteral("type"), QStringLiteral("tick")},
-                      {QStringLiteral("time"), state.timeMs},
-                      {QStringLiteral("server"), state.server}};
-    // The server sends every stream the same changes, against the record it keeps of what
-    // the streams were told: a tick costs what changed, however many sessions exist.
-    QJsonArray changed;
-    for (auto it = state.sessions.cbegin(); it != state.sessions.cend(); ++it)
-        changed.append(sessionObject(it.key(), it.value()));
-    if (!changed.isEmpty())
-        frame.insert(QStringLiteral("sessions"), changed);
+    // Keys in the order QJsonDocument writes them, as this frame was written before. The
+    // server encodes the changed sessions once for every stream (PushAdminState::sessionsJson):
+    // a tick costs what changed, however many sessions and streams exist.
+    QByteArray frame = "{";
     if (!state.removed.isEmpty())
-        frame.insert(QStringLiteral("removed"), QJsonArray::fromStringList(state.removed));
+        frame += "\"removed\":"
+                + QJsonDocument(QJsonArray::fromStringList(state.removed))
+                          .toJson(QJsonDocument::Compact)
+                + ',';
+    frame += "\"server\":" + QJsonDocument(state.server).toJson(QJsonDocument::Compact) + ',';
+    if (!state.sessions.isEmpty())
+        frame += "\"sessions\":" + state.sessionsJson + ',';
+    frame += "\"time\":" + QByteArray::number(state.timeMs) + ",\"type\":\"tick\"";
 
     if (m_watching) {
         followWatchedSession();
@@ -146,10 +169,10 @@ void PushAdminStream::tick(const PushAdminState &state)
                 watch.insert(QStringLiteral("clients"), changedClients);
             if (!removedClients.isEmpty())
                 watch.insert(QStringLiteral("removed"), removedClients);
-            frame.insert(QStringLiteral("watch"), watch);
+            frame += ",\"watch\":" + QJsonDocument(watch).toJson(QJsonDocument::Compact);
         }
     }
-    send(frame);
+    sendText(frame + '}');
 }
 
 void PushAdminStream::sessionAdded(const QString &sessionKey, const PushAdminSession &figures)

@@ -63,6 +63,7 @@ private:
     void push(const QString &sessionKey, const QVariant &data, qsizetype frameBytes);
     //! Sends \a frame unless the connection is congested; false when it was dropped.
     bool send(const QJsonObject &frame);
+    bool sendText(const QByteArray &frame); // false, sending nothing, while congested
 
     PushServerPrivate *const m_server;
     PushWebSocketTransport *const m_transport;

@@ -5,6 +5,9 @@
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 #include <QtCore/QJsonValue>
+#include <QtCore/QLocale>
+
+#include <cmath>
 
 namespace PushWire {
 
@@ -135,9 +138,81 @@ bool decodeJson(const QByteArray &text, QVariant *value, QString *error)
     return true;
 }
 
+void appendJsonString(QByteArray &out, QStringView text)
+{
+    // By hand, not through QJsonDocument: the admin stream writes thousands of session names a
+    // second, and a QJsonValue round trip costs several times the escaping (docs/benchmarks.md:
+    // Housekeeping). As Qt does: UTF-8, with a lone surrogate (which UTF-8 cannot hold) written
+    // as a \u escape. tst_pushwire checks every code unit against QJsonDocument, byte for byte.
+    static constexpr char hex[] = "0123456789abcdef";
+    auto escape = [&out](char16_t unit) {
+        out.append("\\u").append(hex[unit >> 12]).append(hex[(unit >> 8) & 0xf]);
+        out.append(hex[(unit >> 4) & 0xf]).append(hex[unit & 0xf]);
+    };
+    out.reserve(out.size() + text.size() + 2);
+    out.append('"');
+    const qsizetype size = text.size();
+    for (qsizetype i = 0; i < size; ++i) {
+        const char16_t unit = text[i].unicode();
+        if (unit < 0x80) {
+            switch (unit) {
+            case u'"': out.append("\\\""); break;
+            case u'\\': out.append("\\\\"); break;
+            case u'\b': out.append("\\b"); break;
+            case u'\f': out.append("\\f"); break;
+            case u'\n': out.append("\\n"); break;
+            case u'\r': out.append("\\r"); break;
+            case u'\t': out.append("\\t"); break;
+            default:
+                if (unit < 0x20)
+                    escape(unit);
+                else
+                    out.append(char(unit));
+            }
+        } else if (unit < 0x800) {
+            out.append(char(0xc0 | (unit >> 6))).append(char(0x80 | (unit & 0x3f)));
+        } else if (QChar::isHighSurrogate(unit) && i + 1 < size
+                   && QChar::isLowSurrogate(text[i + 1].unicode())) {
+            const char32_t point = QChar::surrogateToUcs4(unit, text[++i].unicode());
+            out.append(char(0xf0 | (point >> 18))).append(char(0x80 | ((point >> 12) & 0x3f)));
+            out.append(char(0x80 | ((point >> 6) & 0x3f))).append(char(0x80 | (point & 0x3f)));
+        } else if (QChar::isSurrogate(unit)) {
+            escape(unit);
+        } else {
+            out.append(char(0xe0 | (unit >> 12))).append(char(0x80 | ((unit >> 6) & 0x3f)));
+            out.append(char(0x80 | (unit & 0x3f)));
+        }
+    }
+    out.append('"');
+}
+
 QByteArray jsonString(const QString &text)
 {
-    return encodeJson(QVariant(text));
+    QByteArray out;
+    appendJsonString(out, text);
+    return out;
+}
+
+QByteArray jsonNumber(double value)
+{
+    // As QJsonDocument writes a double: the shortest form that reads back the same, integral
+    // values without a fraction; JSON has no infinity or NaN.
+    if (!std::isfinite(value))
+        return "null";
+    return QByteArray::number(value, 'g', QLocale::FloatingPointShortest);
+}
+
+QByteArray adminSessionJson(const QString &session, int clients, quint64 pushed, double rate)
+{
+    QByteArray out;
+    out.reserve(64 + session.size());
+    out.append("{\"clients\":").append(QByteArray::number(clients));
+    out.append(",\"pushed\":").append(QByteArray::number(pushed));
+    out.append(",\"rate\":").append(jsonNumber(rate));
+    out.append(",\"session\":");
+    appendJsonString(out, session);
+    out.append('}');
+    return out;
 }
 
 QByteArray messageFrame(quint64 id, const QByteArray &sessionJson, const QByteArray &dataJson)

@@ -41,8 +41,15 @@ QByteArray encodeJson(const QVariant &value);
 //! Parses one JSON value of any kind (object, array, string, number, true, false, null), after
 //! an optional byte order mark. Returns false with a reason on malformed JSON or invalid UTF-8.
 bool decodeJson(const QByteArray &text, QVariant *value, QString *error);
-//! A JSON string literal for \a text.
+//! A JSON string literal for \a text, byte for byte as QJsonDocument writes it.
 QByteArray jsonString(const QString &text);
+//! Appends the JSON string literal for \a text to \a out.
+void appendJsonString(QByteArray &out, QStringView text);
+//! A JSON number, as QJsonDocument writes a double (null for infinity and NaN).
+QByteArray jsonNumber(double value);
+//! {"clients":N,"pushed":N,"rate":R,"session":"S"}: one session in the admin stream's frames,
+//! with its keys in the order QJsonDocument would give them.
+QByteArray adminSessionJson(const QString &session, int clients, quint64 pushed, double rate);
 
 //! {"id":ID,"session":"S","data":DATA}
 QByteArray messageFrame(quint64 id, const QByteArray &sessionJson, const QByteArray &dataJson);
