@@ -547,6 +547,7 @@ test('a client whose buffer overflowed gets a gap frame before the next message'
         slow.ws._socket.resume();
         const sentinel = await push(server, session, { n: 'sentinel' });
         await slow.waitMessage((f) => f.id === sentinel.id, 'the sentinel at the slow client', 30000);
+        await fast.waitMessage((f) => f.id === sentinel.id, 'the sentinel at the fast client', 30000);
 
         // The slow client missed messages: each hole is announced by a gap frame naming it.
         assert.ok(walkGaps(slow.inbox.items) >= 1, 'the slow client got a gap frame');
