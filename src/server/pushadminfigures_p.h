@@ -54,6 +54,7 @@ struct PushAdminState
     QByteArray sessionsJson;
 };
 
-//! \a sessions as a JSON array of session objects, in the order of \a keys.
+//! \a sessions as a JSON array of session objects: in the order of \a keys when given (a
+//! snapshot's, sorted), else in the hash's (a tick's).
 QByteArray adminSessionsJson(const QHash<QString, PushAdminSession> &sessions,
-                             const QStringList &keys);
+                             const QStringList *keys = nullptr);

@@ -66,18 +66,24 @@ void PushAdminStream::start(const PushAdminState &state)
 }
 
 QByteArray adminSessionsJson(const QHash<QString, PushAdminSession> &sessions,
-                             const QStringList &keys)
+                             const QStringList *keys)
 {
     // Written directly: a tick of 2,000 changed sessions took 5-8 ms through QJsonObject and
     // QJsonDocument, a third of the server's 20 ms stall budget (docs/benchmarks.md).
     QByteArray out;
-    out.reserve(keys.size() * 64 + 2);
+    out.reserve(sessions.size() * 64 + 2);
     out.append('[');
-    for (const QString &key : keys) {
-        const PushAdminSession figures = sessions.value(key);
+    auto append = [&out](const QString &key, const PushAdminSession &figures) {
         if (out.size() > 1)
             out.append(',');
         out.append(PushWire::adminSessionJson(key, figures.clients, figures.pushed, figures.rate));
+    };
+    if (keys) {
+        for (const QString &key : *keys)
+            append(key, sessions.value(key));
+    } else {
+        for (auto it = sessions.cbegin(); it != sessions.cend(); ++it)
+            append(it.key(), it.value());
     }
     out.append(']');
     return out;
@@ -114,7 +120,7 @@ void PushAdminStream::sendSnapshot(const PushAdminState &state)
     const QByteArray frame = "{\"interval\":"
             + QByteArray::number(m_server->housekeepingTimer.interval()) + ",\"server\":"
             + QJsonDocument(state.server).toJson(QJsonDocument::Compact) + ",\"sessions\":"
-            + adminSessionsJson(state.sessions, keys) + ",\"time\":"
+            + adminSessionsJson(state.sessions, &keys) + ",\"time\":"
             + QByteArray::number(state.timeMs) + ",\"type\":\"snapshot\"}";
     if (sendText(frame))
         m_snapshotBacklog = m_transport->queuedBytes();

@@ -254,7 +254,7 @@ void PushServerPrivate::adminTick(const QStringList &changed)
     lastAdminTickMs = now;
     state.timeMs = PushClock::wallMs();
     state.server = serverFigures();
-    state.sessionsJson = adminSessionsJson(state.sessions, state.sessions.keys());
+    state.sessionsJson = adminSessionsJson(state.sessions);
 
     const QList<PushAdminStream *> streams = adminStreams.values();
     for (PushAdminStream *stream : streams)
