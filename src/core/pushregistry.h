@@ -8,6 +8,7 @@
 
 #include <memory>
 
+class PushBroker;
 class PushSession;
 class PushRegistryPrivate;
 
@@ -31,7 +32,12 @@ class QTPUSHCORE_EXPORT PushRegistry : public QObject
     Q_PROPERTY(int count READ count NOTIFY countChanged)
 
 public:
+    //! A registry with a PushMemoryBroker: nothing outlives the process.
     explicit PushRegistry(QObject *parent = nullptr);
+    //! A registry whose ids, epochs and history live in \a broker, which must be open
+    //! (PushBroker::open()); the sessions it recovered exist at once. The registry owns the
+    //! broker and closes it first when it is destroyed.
+    explicit PushRegistry(std::unique_ptr<PushBroker> broker, QObject *parent = nullptr);
     ~PushRegistry() override;
 
     //! The process-wide registry, created on first use in the main thread's affinity.
@@ -55,6 +61,9 @@ public:
     //! The ids of all sessions, as first given, ordered by their string form.
     QVariantList sessions() const;
     int count() const;
+    //! The broker the registry was given (or its PushMemoryBroker). Never null; lives as long as
+    //! the registry. Thread-safe.
+    PushBroker *broker() const;
 
 Q_SIGNALS:
     void countChanged();

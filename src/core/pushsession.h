@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <QtPush/pushbroker.h>
 #include <QtPush/qtpushcore_export.h>
 
 #include <QtCore/QObject>
@@ -135,6 +136,18 @@ public:
     //! caller against maxBufferBytes and maxRetainedBytes. push(message) counts
     //! estimateBytes(message) when one of those bounds is set, and 0 otherwise.
     quint64 push(const QVariant &message, qint64 bytes);
+    //! As push(), and tells when the registry's broker has taken the message: the future
+    //! finishes with its id and epoch once it is stored (PushMemoryBroker: before publish()
+    //! returns; PushSqliteBroker: after the transaction that holds it is committed; a remote
+    //! broker: when the back end answers), or with an error and id 0 (PushBroker::StorageFull,
+    //! Unavailable). With a Durable broker no client receives the message before the future
+    //! finishes. \a bytes as for push(message, bytes); -1 counts as push(message) does.
+    //! Thread-safe; never blocks.
+    QFuture<PushReceipt> publish(const QVariant &message, qint64 bytes = -1);
+    //! The retained messages after \a afterId, the session's position and its oldest retained
+    //! id, as messagesAfter() gives them. Finished on return when the broker assigns ids
+    //! locally; a remote broker finishes it when its back end answers. Thread-safe; never blocks.
+    QFuture<PushHistory> requestHistory(quint64 afterId) const;
     //! About how many bytes of memory \a message holds: the QVariant and, for strings, byte
     //! arrays, lists and maps nested in it, their heap blocks. Thread-safe.
     static qint64 estimateBytes(const QVariant &message);
@@ -161,4 +174,13 @@ private:
     friend class PushClient;
     PushSession(const QVariant &key, PushRegistry *registry);
     std::unique_ptr<PushSessionPrivate> d;
+};
+
+//! A session's history as PushSession::requestHistory() gives it.
+struct PushHistory
+{
+    PushPosition position; //!< the session's epoch and the newest id a client may see
+    quint64 oldestRetained = 0; //!< position.id + 1 when nothing is retained
+    QList<PushSession::Message> messages; //!< the ids above the one asked for, oldest first
+    PushBroker::Error error = PushBroker::NoError;
 };
