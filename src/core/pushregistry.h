@@ -72,5 +72,6 @@ Q_SIGNALS:
 
 private:
     friend class PushChangeJournal;
+    friend class PushRegistryPrivate;
     std::unique_ptr<PushRegistryPrivate> d;
 };

@@ -171,6 +171,7 @@ Q_SIGNALS:
 
 private:
     friend class PushRegistry;
+    friend class PushRegistryPrivate;
     friend class PushClient;
     PushSession(const QVariant &key, PushRegistry *registry);
     std::unique_ptr<PushSessionPrivate> d;

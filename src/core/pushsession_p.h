@@ -39,6 +39,28 @@
 // change after a drain takes the hub's mutex once. The mark follows the change (after or inside
 // the session mutex), and a drain clears marks before its consumer reads the sessions, so no
 // change goes unreported. Lock order: a session mutex, then the hub's mutex; never the reverse.
+//
+// Brokers (pushbroker.h): the session's mode comes from its registry's broker when the session is
+// made and never changes, so push() reads it without the mutex.
+// - Memory (PushMemoryBroker, AssignsIdsLocally without Durable): everything above, untouched;
+//   push() pays one byte test of mode and never touches the broker.
+// - Durable (AssignsIdsLocally | Durable): push() numbers under the mutex as always and hands the
+//   message to broker->append() under the same mutex, so the broker sees every session's messages
+//   in id order. A refused message takes no id (lastId is not advanced). An accepted one waits in
+//   unstored and reaches no inbox, client, answer or history until the broker calls stored():
+//   storedUpTo() then moves it to the inboxes, so delivery always takes the queued path, also in
+//   the pusher's own thread. discarded() gives the ids from its fromId back (discardFrom()).
+//   Invariant D: nothing a client can observe (deliveries, afterId of a new client,
+//   lastMessageId(), messagesAfter(), requestHistory()) shows an id above storedId;
+//   visibleIdLocked() is the one place that says which id that is. So after a crash no id anybody
+//   saw is given again.
+// - Remote (no AssignsIdsLocally): the broker numbers; push() forwards to broker->publish()
+//   without the mutex and returns 0 (see PushRegistryPrivate::publication()).
+// Lock order, whole: the registry's mutex, then a session mutex, then a broker's leaf lock
+// (inside append(), retentionChanged(), retainedTrimmed()), then the change hub's mutex. A broker
+// calls its handler (stored(), discarded()) with none of its locks held; the handler takes the
+// registry's mutex only to find the session and lets it go before taking the session's. Receipt
+// futures are finished outside every lock: their continuations may run inline.
 
 #include <QtPush/pushsession.h>
 
@@ -48,10 +70,13 @@
 #include <QtCore/QMap>
 #include <QtCore/QMutex>
 #include <QtCore/QObject>
+#include <QtCore/QPromise>
 #include <QtCore/QWaitCondition>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <vector>
 
 class PushClient;
 class QThread;
@@ -68,6 +93,13 @@ struct PushMessage
     qint64 bytes = 0; // what the payload costs, as the pusher counted it
 };
 Q_DECLARE_TYPEINFO(PushMessage, Q_RELOCATABLE_TYPE);
+
+// The engine's clock for retention periods.
+inline qint64 steadyMilliseconds()
+{
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
 
 // One client's side of the engine. It outlives the PushClient object while the engine still
 // refers to it, which makes a late delivery or close() on a deleted client harmless.
@@ -153,7 +185,10 @@ struct PushSessionState : std::enable_shared_from_this<PushSessionState>
 
     mutable QMutex mutex;
     PushSession *session = nullptr; // cleared when the session object is destroyed
-    quint64 lastId = 0;
+    quint64 lastId = 0; // the newest id given; Durable: possibly not stored yet
+    // Set before the session is published and constant after: read without the mutex.
+    enum class Mode : quint8 { Memory, Durable, Remote };
+    Mode mode = Mode::Memory;
     int maxBuffer = 10;
     qint64 maxBufferBytes = 0; // 0: no byte bound
     std::atomic<bool> countsBytes{false}; // a byte bound is set: push(message) estimates
@@ -182,10 +217,51 @@ struct PushSessionState : std::enable_shared_from_this<PushSessionState>
 
     quint64 push(const QVariant &data, qint64 bytes);
 
+    // The broker seam (see the top of this file). broker, epoch and flags are set before the
+    // session is published. broker stays valid while !shutDown: the registry shuts its sessions
+    // down before it deletes its broker. epoch is constant for a broker that AssignsIdsLocally.
+    PushBroker *broker = nullptr;
+    std::atomic<quint64> epoch{0};
+    quint32 flags = 0; // PushBroker::SessionFlag
+    // Durable only, guarded by the mutex. storedId <= lastId; unstored holds exactly the ids
+    // storedId+1..lastId, in order, each also in retained if retention kept it.
+    quint64 storedId = 0;
+    QList<PushMessage> unstored;
+    // Durable only: publish()'s promises for ids in unstored, in id order (push() adds none).
+    struct PendingReceipt
+    {
+        quint64 id;
+        QPromise<PushReceipt> promise;
+    };
+    std::vector<PendingReceipt> receipts;
+    quint64 visibleIdLocked() const { return mode == Mode::Durable ? storedId : lastId; }
+    PushRetention retentionLocked() const
+    {
+        return {retainLimit, retentionPeriodMs, retainLimitBytes};
+    }
+    void retentionChangedLocked()
+    {
+        if (broker && !shutDown)
+            broker->retentionChanged(changeKey, epoch.load(std::memory_order_relaxed),
+                                     retentionLocked());
+    }
+    // Durable: numbers, appends to the broker and keeps the message back; 0 when refused or
+    // shut down (then \a receipt, if any, is finished with the error).
+    quint64 pushDurable(const QVariant &data, qint64 bytes, QPromise<PushReceipt> *receipt);
+    // Remote: hands the message to the broker. Without the mutex.
+    QFuture<PushReceipt> publishRemote(const QVariant &data, qint64 bytes);
+    // Any thread, no lock held (PushBrokerHandler::stored() and discarded()).
+    void storedUpTo(quint64 epoch, quint64 upToId);
+    void discardFrom(quint64 epoch, quint64 fromId, PushBroker::Error error);
+    // On shutDown: publish()'s pending receipts finish with \a error and id 0.
+    void failReceipts(PushBroker::Error error);
+    // The retained window and the position, for messagesAfter() and requestHistory().
+    PushHistory historyAfter(quint64 afterId);
+
     // Change marks (see the top of this file). Set by the registry before it publishes the
     // session; null for a session outside a registry.
     PushChangeHubPtr changeHub;
-    QString changeKey;
+    QString changeKey; // the session's key string, also for the broker
     std::atomic<quint32> markedIn{0}; // the hub generation it is marked in; 0 once drained
     //! Any thread, with or without the mutex held: marks the session as changed.
     void markChanged()
@@ -243,7 +319,6 @@ public:
     QVariant key;
     QString keyString;
     PushRegistry *registry = nullptr;
-    quint64 epoch = 0;
 
     // Closes every client and refuses further pushes; the registry calls it before deleting.
     void shutDown();
