@@ -10,6 +10,10 @@
 //   cross-thread  N PushClients and their receivers in one worker thread, timed from the first
 //                 push until the worker has counted every delivery.
 //   pull          N PushClients nobody listens to; after each push, tryPull() on every client.
+//   queued        N senders in the main thread, each with one receiver in the worker thread over
+//                 Qt::QueuedConnection: one posted event per delivery, the plain Qt way to cross
+//                 threads, timed as cross-thread is. Its runs make a tenth of the deliveries:
+//                 every undelivered event holds about 200 bytes, and the pusher runs ahead.
 //
 // Every run checks its counts exactly (no loss, no duplicates, nothing left queued); a wrong
 // count makes the program exit with 1, so `--quick` doubles as a smoke test.
@@ -352,6 +356,56 @@ private:
     QObject *const m_worker;
 };
 
+class QueuedScenario : public Scenario
+{
+public:
+    QueuedScenario(QObject *worker, int clients) : m_worker(worker)
+    {
+        for (int i = 0; i < clients; ++i)
+            m_senders.push_back(std::make_unique<Sender>());
+        runIn(m_worker, [this] {
+            for (const auto &sender : m_senders) {
+                m_receivers.push_back(std::make_unique<Receiver>(&m_tally));
+                QObject::connect(sender.get(), &Sender::message, m_receivers.back().get(),
+                                 &Receiver::receive, Qt::QueuedConnection);
+            }
+        });
+    }
+
+    ~QueuedScenario() override
+    {
+        runIn(m_worker, [this] { m_receivers.clear(); });
+    }
+
+    qint64 run(int pushes, QString *error) override
+    {
+        runIn(m_worker, [this] { reset(m_receivers, &m_tally); });
+        QElapsedTimer clock;
+        m_tally.target.store(quint64(pushes) * m_senders.size(), std::memory_order_relaxed);
+        m_tally.doneNs.store(-1, std::memory_order_relaxed);
+        clock.start();
+        m_tally.clock.store(&clock, std::memory_order_release);
+        for (int i = 0; i < pushes; ++i) {
+            const QVariant message(i);
+            for (const auto &sender : m_senders)
+                Q_EMIT sender->message(message);
+        }
+        runIn(m_worker, [] {}); // posted behind every delivery: all are done once it returns
+        const bool finished = m_tally.done.tryAcquire();
+        bool ok = false;
+        runIn(m_worker, [&] { ok = check(m_receivers, m_tally, pushes, error); });
+        if (!finished && ok)
+            *error = QStringLiteral("the run never reached its delivery count");
+        return finished && ok ? m_tally.doneNs.load(std::memory_order_acquire) : -1;
+    }
+
+private:
+    QObject *const m_worker;
+    Tally m_tally;
+    std::vector<std::unique_ptr<Sender>> m_senders;
+    Receivers m_receivers; // created, used and deleted in the worker thread
+};
+
 class PullScenario : public SessionScenario
 {
 public:
@@ -399,7 +453,7 @@ public:
     }
 };
 
-enum class Mode { Floor, Ceiling, SameThread, CrossThread, Pull };
+enum class Mode { Floor, Ceiling, SameThread, CrossThread, Pull, Queued };
 
 struct ModeInfo
 {
@@ -413,6 +467,7 @@ const ModeInfo Modes[] = {
         {Mode::SameThread, QLatin1String("same-thread")},
         {Mode::CrossThread, QLatin1String("cross-thread")},
         {Mode::Pull, QLatin1String("pull")},
+        {Mode::Queued, QLatin1String("queued")},
 };
 
 std::unique_ptr<Scenario> makeScenario(Mode mode, int clients, int pushes, QObject *worker)
@@ -428,6 +483,8 @@ std::unique_ptr<Scenario> makeScenario(Mode mode, int clients, int pushes, QObje
         return std::make_unique<CrossThreadScenario>(worker, clients, pushes);
     case Mode::Pull:
         return std::make_unique<PullScenario>(clients);
+    case Mode::Queued:
+        return std::make_unique<QueuedScenario>(worker, clients);
     }
     Q_UNREACHABLE();
     return nullptr;
@@ -487,7 +544,8 @@ int main(int argc, char *argv[])
     const QCommandLineOption modesOption(
             QStringLiteral("modes"),
             QStringLiteral("Comma-separated modes besides floor, which is always measured: "
-                           "ceiling, same-thread, cross-thread, pull (default all)."),
+                           "ceiling, same-thread, cross-thread, pull, queued (default all but "
+                           "queued)."),
             QStringLiteral("list"));
     const QCommandLineOption quickOption(
             QStringLiteral("quick"),
@@ -561,10 +619,13 @@ int main(int argc, char *argv[])
         // Fewer pushes for more clients: every run makes about the same number of deliveries,
         // so that a run takes about as long at 10000 clients as at 1.
         const qint64 wanted = std::max<qint64>(1, (messages + clients / 2) / clients);
-        const int pushes = int(std::min<qint64>(wanted, std::numeric_limits<int>::max()));
-        const quint64 deliveries = quint64(pushes) * quint64(clients);
         double floorRate = 0;
         for (const Mode mode : std::as_const(modes)) {
+            // queued: a tenth, as its posted events pile up (see the top of this file).
+            const qint64 modeWanted
+                    = mode == Mode::Queued ? std::max<qint64>(1, wanted / 10) : wanted;
+            const int pushes = int(std::min<qint64>(modeWanted, std::numeric_limits<int>::max()));
+            const quint64 deliveries = quint64(pushes) * quint64(clients);
             const QLatin1String name
                     = std::find_if(std::begin(Modes), std::end(Modes), [&](const ModeInfo &info) {
                           return info.mode == mode;
