@@ -8,7 +8,7 @@
 namespace {
 
 const QByteArray secret = QByteArrayLiteral("0123456789abcdef0123456789abcdef");
-const QDateTime now = QDateTime(QDate(2026, 1, 1), QTime(12, 0), QTimeZone::UTC);
+const QDateTime now = QDateTime(QDate(2026, 1, 1), QTime(12, 0), Qt::UTC);
 
 QByteArray token(const QString &session, PushToken::Scopes scopes, const QString &client = {},
                  const QDateTime &expires = {})

@@ -136,7 +136,8 @@ void tst_PushRouter::table()
         QCOMPARE(routing.headers, "Allow: " + allow + "\r\n");
         QCOMPARE(routing.contentType, QByteArray("application/json"));
         QVERIFY2(routing.body.contains("\"method_not_allowed\""), routing.body.constData());
-        QVERIFY2(routing.body.contains(method + " is not allowed here"), routing.body.constData());
+        QVERIFY2(routing.body.contains(QByteArray(method + " is not allowed here")),
+                 routing.body.constData());
         break;
     case 404:
         QCOMPARE(routing.action, PushRouting::Refuse);
