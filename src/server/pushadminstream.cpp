@@ -122,11 +122,10 @@ void PushAdminStream::sendSnapshot(const PushAdminState &state)
     QStringList keys = state.sessions.keys();
     std::sort(keys.begin(), keys.end());
     // Keys in the order QJsonDocument writes them, as this frame was written before.
-    const QByteArray frame = "{\"interval\":"
-            + QByteArray::number(m_hub->tickIntervalMs()) + ",\"server\":"
-            + QJsonDocument(state.server).toJson(QJsonDocument::Compact) + ",\"sessions\":"
-            + adminSessionsJson(state.sessions, &keys) + ",\"time\":"
-            + QByteArray::number(state.timeMs) + ",\"type\":\"snapshot\"}";
+    const QByteArray frame = "{\"interval\":" + QByteArray::number(m_hub->tickIntervalMs())
+            + ",\"server\":" + QJsonDocument(state.server).toJson(QJsonDocument::Compact)
+            + ",\"sessions\":" + adminSessionsJson(state.sessions, &keys)
+            + ",\"time\":" + QByteArray::number(state.timeMs) + ",\"type\":\"snapshot\"}";
     if (sendText(frame))
         m_snapshotBacklog = m_transport->queuedBytes();
 }
@@ -317,10 +316,9 @@ void PushAdminStream::push(const QString &sessionKey, const QVariant &data,
                             QStringLiteral("message exceeds %1 bytes").arg(limit));
         return;
     }
-    m_host->push({sessionKey, data, &m_pushLimiter}, this,
-                 [this, sessionKey](const PushPushOutcome &outcome) {
-                     onPushed(sessionKey, outcome);
-                 });
+    m_host->push(
+            {sessionKey, data, &m_pushLimiter}, this,
+            [this, sessionKey](const PushPushOutcome &outcome) { onPushed(sessionKey, outcome); });
 }
 
 void PushAdminStream::onPushed(const QString &sessionKey, const PushPushOutcome &outcome)

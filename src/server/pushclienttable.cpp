@@ -108,9 +108,8 @@ void PushClientTable::reschedule()
     for (auto it = m_attachments.cbegin(); it != m_attachments.cend(); ++it) {
         const PushAttachment &attachment = **it;
         if (!attachment.owner && attachment.detachedSteadyMs != 0)
-            m_graceExpiry.schedule(it.key(),
-                                   attachment.detachedSteadyMs + m_settings.clientGracePeriodMs
-                                           + 1);
+            m_graceExpiry.schedule(
+                    it.key(), attachment.detachedSteadyMs + m_settings.clientGracePeriodMs + 1);
     }
 }
 

@@ -40,8 +40,7 @@ class PushClientTable
 {
 public:
     //! \a context receives the core clients' signals, and lives longer than the table.
-    PushClientTable(PushRegistry *registry, const PushServerSettings &settings,
-                    QObject *context);
+    PushClientTable(PushRegistry *registry, const PushServerSettings &settings, QObject *context);
     ~PushClientTable();
 
     //! Replaces the steady clock (tests); by default PushClock::steadyMs.
@@ -53,10 +52,9 @@ public:
         the client should receive first (catchUpMessages()). Returns null, and in \a why the
         reason, when the client cannot be made.
     */
-    PushAttachment *attach(PushSession *session, const QString &clientKey,
-                           PushTransport transport, PushDelivery *owner,
-                           const PushResume &resume, QList<PushSession::Message> *catchUp,
-                           QString *why);
+    PushAttachment *attach(PushSession *session, const QString &clientKey, PushTransport transport,
+                           PushDelivery *owner, const PushResume &resume,
+                           QList<PushSession::Message> *catchUp, QString *why);
     //! \a owner no longer serves \a attachment: its grace period starts. Nothing when another
     //! delivery serves it by now.
     void detach(PushAttachment *attachment, PushDelivery *owner);

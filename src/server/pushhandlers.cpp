@@ -247,8 +247,8 @@ void PushServerPrivate::handlePush(PushHttpConnection *connection, const PushHtt
 }
 
 void PushServerPrivate::handleWebSocket(PushHttpConnection *connection,
-                                        const PushHttpRequest &request,
-                                        const PushRouting &routing, const PushAccess &access)
+                                        const PushHttpRequest &request, const PushRouting &routing,
+                                        const PushAccess &access)
 {
     const QString &sessionKey = routing.route.session;
     const QString &clientKey = routing.route.client;
@@ -288,15 +288,13 @@ void PushServerPrivate::handleAdminEvents(PushHttpConnection *connection,
                });
 }
 
-bool PushServerPrivate::checkUpgrade(PushHttpConnection *connection,
-                                     const PushHttpRequest &request)
+bool PushServerPrivate::checkUpgrade(PushHttpConnection *connection, const PushHttpRequest &request)
 {
     if (!request.upgrade || !request.http11
         || request.header(QByteArrayLiteral("upgrade")).toLower() != "websocket"
         || request.header(QByteArrayLiteral("sec-websocket-key")).isEmpty()) {
         refuse(connection, PushWire::Refusal::BadRequest,
-               QStringLiteral("this path takes an HTTP/1.1 WebSocket upgrade (RFC 6455)"),
-               true);
+               QStringLiteral("this path takes an HTTP/1.1 WebSocket upgrade (RFC 6455)"), true);
         return false;
     }
     if (QByteArray::fromBase64(request.header(QByteArrayLiteral("sec-websocket-key")).trimmed())

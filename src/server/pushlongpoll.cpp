@@ -5,9 +5,7 @@
 #include "pushwire_p.h"
 
 PushLongPoll::PushLongPoll(PushTransportHost *host, PushHttpConnection *connection, int waitMs)
-    : PushDelivery(host, PushTransport::Poll),
-      m_key(connection),
-      m_connection(connection),
+    : PushDelivery(host, PushTransport::Poll), m_key(connection), m_connection(connection),
       m_waitMs(waitMs)
 {
     m_timer.setSingleShot(true);

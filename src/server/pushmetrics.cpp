@@ -50,15 +50,21 @@ QByteArray pushMetricsText(const PushMetrics &metrics, const PushConnectionFigur
         text.append("# TYPE ").append(name).append(' ').append(type).append('\n');
     };
     metric("qtpush_connections", "gauge", "Open TCP connections.");
-    text.append("qtpush_connections ").append(QByteArray::number(connections.connections)).append('\n');
+    text.append("qtpush_connections ")
+            .append(QByteArray::number(connections.connections))
+            .append('\n');
     metric("qtpush_websockets", "gauge", "Open WebSocket connections.");
-    text.append("qtpush_websockets ").append(QByteArray::number(connections.webSockets)).append('\n');
+    text.append("qtpush_websockets ")
+            .append(QByteArray::number(connections.webSockets))
+            .append('\n');
     metric("qtpush_sessions", "gauge", "Sessions in the registry.");
     text.append("qtpush_sessions ").append(QByteArray::number(sessions.size())).append('\n');
     metric("qtpush_clients", "gauge", "Clients of all sessions, network and in-process.");
     text.append("qtpush_clients ").append(QByteArray::number(clients)).append('\n');
     metric("qtpush_pushes_total", "counter", "Messages pushed through this server.");
-    text.append("qtpush_pushes_total ").append(QByteArray::number(metrics.pushesTotal)).append('\n');
+    text.append("qtpush_pushes_total ")
+            .append(QByteArray::number(metrics.pushesTotal))
+            .append('\n');
     metric("qtpush_deliveries_total", "counter", "Messages written to network clients.");
     for (PushTransport transport :
          {PushTransport::WebSocket, PushTransport::Sse, PushTransport::Poll}) {

@@ -16,8 +16,7 @@ PushPublisher::PushPublisher(PushSessionKeeper &sessions, PushMetrics &metrics,
     : m_sessions(sessions), m_metrics(metrics), m_settings(settings)
 { }
 
-void PushPublisher::push(const PushPushRequest &request, QObject *context,
-                         const PushPushDone &done)
+void PushPublisher::push(const PushPushRequest &request, QObject *context, const PushPushDone &done)
 {
     const QPointer<QObject> guard(context);
     const PushPushOutcome outcome = pushNow(request);

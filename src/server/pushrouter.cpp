@@ -124,8 +124,7 @@ PushRouting PushRouter::route(const PushHttpRequest &request, const QByteArray &
     }
 
     const QUrlQuery query(QString::fromUtf8(request.query));
-    routing.queryToken
-            = query.queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded).toUtf8();
+    routing.queryToken = query.queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded).toUtf8();
     // A browser's EventSource resends its first URL with a newer Last-Event-ID: it wins.
     const QByteArray lastEventId = route.kind == PushRoute::Events
             ? request.header(QByteArrayLiteral("last-event-id"))

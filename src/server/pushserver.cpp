@@ -117,7 +117,8 @@ quint16 PushServer::serverPort() const
 
 void PushServer::shutdown(int timeoutMs)
 {
-    qCInfo(lcPushServer) << "shutting down:" << d->connections.connectionCount() << "connections to close";
+    qCInfo(lcPushServer) << "shutting down:" << d->connections.connectionCount()
+                         << "connections to close";
     const bool wasListening = isListening();
     if (d->listener)
         d->listener->close();

@@ -67,10 +67,7 @@ public:
     void requestReceived(PushHttpConnection *connection, const PushHttpRequest &request) override;
     void inputEnded(PushHttpConnection *connection) override;
     void connectionClosed(PushHttpConnection *connection) override;
-    void refusedWhileReading(PushWire::Refusal refusal) override
-    {
-        counters.countRefusal(refusal);
-    }
+    void refusedWhileReading(PushWire::Refusal refusal) override { counters.countRefusal(refusal); }
 
     //! Housekeeping (pushhousekeeping.cpp): once a second, at a cost that grows with what
     //! changed or fell due, not with what exists (docs/server.md: Scaling).
@@ -112,8 +109,7 @@ private:
     void refuse(PushHttpConnection *connection, PushWire::Refusal refusal, const QString &message,
                 bool closeAfter = false, const QByteArray &extraHeaders = {});
     std::optional<PushAccess> authorize(PushHttpConnection *connection,
-                                        const PushHttpRequest &request,
-                                        const PushRouting &routing);
+                                        const PushHttpRequest &request, const PushRouting &routing);
     //! Attaches a client for a delivery, within maxSessions and maxClientsPerSession.
     PushAttachment *attach(const QString &sessionKey, const QString &clientKey,
                            PushTransport transport, PushDelivery *owner, const PushResume &resume,

@@ -10,15 +10,12 @@
 #include <QtPush/pushregistry.h>
 
 PushServerPrivate::PushServerPrivate(PushServer *q, PushRegistry *registry)
-    : q(q),
-      registry(registry),
-      connections(q, config, counters, this,
-                  [this] {
-                      Q_EMIT this->q->connectionCountChanged();
-                      checkShutdownFinished();
-                  }),
-      clients(registry, config, q),
-      sessions(registry, config),
+    : q(q), registry(registry), connections(q, config, counters, this,
+                                            [this] {
+                                                Q_EMIT this->q->connectionCountChanged();
+                                                checkShutdownFinished();
+                                            }),
+      clients(registry, config, q), sessions(registry, config),
       publisher(sessions, counters, config),
       admin(registry, counters, connections, clients, housekeepingTimer)
 {

@@ -97,8 +97,8 @@ void PushSessionKeeper::enforceRetainedBudget()
     if (m_lastBudgetLogMs == 0 || now - m_lastBudgetLogMs > 60 * 1000) {
         m_lastBudgetLogMs = now;
         qCInfo(lcPushServer) << "retained messages reached" << total << "bytes of a budget of"
-                             << maxRetainedBytes << "; the largest sessions now keep at most"
-                             << cap << "bytes each";
+                             << maxRetainedBytes << "; the largest sessions now keep at most" << cap
+                             << "bytes each";
     }
 }
 

@@ -39,8 +39,7 @@ void PushStreamTransport::closeFor(EndReason reason)
                         QStringLiteral("replaced by a newer connection"));
         return;
     case EndReason::ClientDeleted:
-        closeConnection(PushProtocol::closeClientDeleted,
-                        QStringLiteral("the client was deleted"));
+        closeConnection(PushProtocol::closeClientDeleted, QStringLiteral("the client was deleted"));
         return;
     case EndReason::ShuttingDown:
         closeConnection(PushWebSocket::closeGoingAway,

@@ -16,8 +16,9 @@ class PushConnectionIo;
 
 /*!
     One WebSocket connection of a client, after the handshake: streams its messages as text
-    frames, takes {"op":"push"} frames (or hands text to another handler: the admin stream), answers pings, pings when the connection is quiet and
-    drops one that stays silent, and closes with the closing handshake of RFC 6455 §7.
+    frames, takes {"op":"push"} frames (or hands text to another handler: the admin stream), answers
+   pings, pings when the connection is quiet and drops one that stays silent, and closes with the
+   closing handshake of RFC 6455 §7.
 
     Every message frame is encoded once per push for all receivers (PushFrame::webSocketFrame())
     and the frames of one event-loop turn go out in one write. Nothing is buffered per
@@ -35,8 +36,7 @@ public:
     //! How long a closing connection may take to answer our close frame.
     static constexpr qint64 closeTimeoutMs = 5 * 1000;
 
-    PushWebSocketTransport(PushTransportHost *host, PushConnectionIo *io,
-                           const PushAccess &access);
+    PushWebSocketTransport(PushTransportHost *host, PushConnectionIo *io, const PushAccess &access);
     ~PushWebSocketTransport() override;
 
     //! Parses \a early, bytes that came right behind the handshake, then reads as they arrive.

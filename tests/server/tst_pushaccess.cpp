@@ -50,13 +50,12 @@ void tst_PushAccess::origin_data()
     QTest::addColumn<bool>("allowed");
 
     QTest::newRow("no secret, no origin") << QByteArray() << QByteArray() << true;
-    QTest::newRow("no secret, localhost") << QByteArray() << QByteArray("http://localhost:8080")
-                                          << true;
-    QTest::newRow("no secret, 127.0.0.1") << QByteArray() << QByteArray("http://127.0.0.1")
-                                          << true;
+    QTest::newRow("no secret, localhost")
+            << QByteArray() << QByteArray("http://localhost:8080") << true;
+    QTest::newRow("no secret, 127.0.0.1") << QByteArray() << QByteArray("http://127.0.0.1") << true;
     QTest::newRow("no secret, ::1") << QByteArray() << QByteArray("http://[::1]:3000") << true;
-    QTest::newRow("no secret, foreign") << QByteArray() << QByteArray("https://example.com")
-                                        << false;
+    QTest::newRow("no secret, foreign")
+            << QByteArray() << QByteArray("https://example.com") << false;
     QTest::newRow("no secret, localhost lookalike")
             << QByteArray() << QByteArray("http://localhost.example.com") << false;
     QTest::newRow("no secret, null origin") << QByteArray() << QByteArray("null") << false;
@@ -92,66 +91,62 @@ void tst_PushAccess::decide_data()
 
     QTest::newRow("no token") << QByteArray() << QByteArray() << T::Subscribe << s << c << false
                               << unauthorized << "a token is required" << false;
-    QTest::newRow("header") << bearer(token(s, T::Subscribe)) << QByteArray() << T::Subscribe
-                            << s << c << true << ok << QString() << false;
+    QTest::newRow("header") << bearer(token(s, T::Subscribe)) << QByteArray() << T::Subscribe << s
+                            << c << true << ok << QString() << false;
     QTest::newRow("header, any case") << "bEaReR " + token(s, T::Subscribe) << QByteArray()
-                                      << T::Subscribe << s << c << true << ok << QString()
-                                      << false;
+                                      << T::Subscribe << s << c << true << ok << QString() << false;
     QTest::newRow("query") << QByteArray() << token(s, T::Subscribe) << T::Subscribe << s << c
                            << true << ok << QString() << false;
     QTest::newRow("header wins over query")
             << bearer("garbage") << token(s, T::Subscribe) << T::Subscribe << s << c << false
             << unauthorized << "the token is not valid" << false;
     QTest::newRow("not bearer: the query is read")
-            << QByteArray("Basic dXNlcjpwYXNz") << token(s, T::Subscribe) << T::Subscribe << s
-            << c << true << ok << QString() << false;
-    QTest::newRow("bearer without a token") << QByteArray("Bearer ") << QByteArray()
-                                            << T::Subscribe << s << c << false << unauthorized
-                                            << "a token is required" << false;
-    QTest::newRow("malformed") << bearer("a.b.c") << QByteArray() << T::Subscribe << s << c
-                               << false << unauthorized << "the token is not valid" << false;
+            << QByteArray("Basic dXNlcjpwYXNz") << token(s, T::Subscribe) << T::Subscribe << s << c
+            << true << ok << QString() << false;
+    QTest::newRow("bearer without a token")
+            << QByteArray("Bearer ") << QByteArray() << T::Subscribe << s << c << false
+            << unauthorized << "a token is required" << false;
+    QTest::newRow("malformed") << bearer("a.b.c") << QByteArray() << T::Subscribe << s << c << false
+                               << unauthorized << "the token is not valid" << false;
     {
         PushToken other;
         other.session = s;
         other.scopes = T::Subscribe;
-        QTest::newRow("other secret")
-                << bearer(other.sign("another secret of thirty-two bytes!!")) << QByteArray()
-                << T::Subscribe << s << c << false << unauthorized << "the token is not valid"
-                << false;
+        QTest::newRow("other secret") << bearer(other.sign("another secret of thirty-two bytes!!"))
+                                      << QByteArray() << T::Subscribe << s << c << false
+                                      << unauthorized << "the token is not valid" << false;
     }
-    QTest::newRow("expired") << bearer(token(s, T::Subscribe, {}, now.addSecs(-1)))
-                             << QByteArray() << T::Subscribe << s << c << false << unauthorized
+    QTest::newRow("expired") << bearer(token(s, T::Subscribe, {}, now.addSecs(-1))) << QByteArray()
+                             << T::Subscribe << s << c << false << unauthorized
                              << "the token has expired" << false;
-    QTest::newRow("not yet expired") << bearer(token(s, T::Subscribe, {}, now.addSecs(60)))
-                                     << QByteArray() << T::Subscribe << s << c << true << ok
-                                     << QString() << false;
-    QTest::newRow("missing scope") << bearer(token(s, T::Subscribe)) << QByteArray() << T::Push
-                                   << s << QString() << false << forbidden
-                                   << "the token's scope does not allow this" << false;
-    QTest::newRow("push needs no subscribe") << bearer(token(s, T::Push)) << QByteArray()
-                                             << T::Push << s << QString() << true << ok
-                                             << QString() << true;
+    QTest::newRow("not yet expired")
+            << bearer(token(s, T::Subscribe, {}, now.addSecs(60))) << QByteArray() << T::Subscribe
+            << s << c << true << ok << QString() << false;
+    QTest::newRow("missing scope")
+            << bearer(token(s, T::Subscribe)) << QByteArray() << T::Push << s << QString() << false
+            << forbidden << "the token's scope does not allow this" << false;
+    QTest::newRow("push needs no subscribe") << bearer(token(s, T::Push)) << QByteArray() << T::Push
+                                             << s << QString() << true << ok << QString() << true;
     QTest::newRow("subscribe and push: mayPush")
             << bearer(token(s, T::Subscribe | T::Push)) << QByteArray() << T::Subscribe << s << c
             << true << ok << QString() << true;
     QTest::newRow("admin route, subscribe and push token")
             << bearer(token(s, T::Subscribe | T::Push)) << QByteArray() << T::Admin << QString()
-            << QString() << false << forbidden << "the token's scope does not allow this"
-            << false;
-    QTest::newRow("other session") << bearer(token(QStringLiteral("s2"), T::Subscribe))
-                                   << QByteArray() << T::Subscribe << s << c << false
-                                   << forbidden << "the token is for another session" << false;
+            << QString() << false << forbidden << "the token's scope does not allow this" << false;
+    QTest::newRow("other session")
+            << bearer(token(QStringLiteral("s2"), T::Subscribe)) << QByteArray() << T::Subscribe
+            << s << c << false << forbidden << "the token is for another session" << false;
     QTest::newRow("other client") << bearer(token(s, T::Subscribe, QStringLiteral("c2")))
                                   << QByteArray() << T::Subscribe << s << c << false << forbidden
                                   << "the token is for another client" << false;
-    QTest::newRow("its client") << bearer(token(s, T::Subscribe, c)) << QByteArray()
-                                << T::Subscribe << s << c << true << ok << QString() << false;
+    QTest::newRow("its client") << bearer(token(s, T::Subscribe, c)) << QByteArray() << T::Subscribe
+                                << s << c << true << ok << QString() << false;
     QTest::newRow("client token, route without client")
             << bearer(token(s, T::Push, c)) << QByteArray() << T::Push << s << QString() << true
             << ok << QString() << true;
-    QTest::newRow("admin anywhere") << bearer(token(QStringLiteral("any"), T::Admin))
-                                    << QByteArray() << T::Subscribe << s << c << true << ok
-                                    << QString() << true;
+    QTest::newRow("admin anywhere")
+            << bearer(token(QStringLiteral("any"), T::Admin)) << QByteArray() << T::Subscribe << s
+            << c << true << ok << QString() << true;
     QTest::newRow("admin on an admin route")
             << bearer(token(QStringLiteral("any"), T::Admin)) << QByteArray() << T::Admin
             << QString() << QString() << true << ok << QString() << true;

@@ -108,9 +108,9 @@ void tst_PushClientTable::attachAgainReplacesTheDelivery()
     FakeDelivery second(m_host.get(), PushTransport::Sse);
     PushAttachment *attachment = attach(&first);
     QCOMPARE(attach(&second), attachment); // the same record: its cursor goes on
-    QCOMPARE(first.log, QStringList({QStringLiteral("hello"),
-                                     QStringLiteral("close %1").arg(
-                                             int(PushDelivery::EndReason::Replaced))}));
+    QCOMPARE(first.log,
+             QStringList({QStringLiteral("hello"),
+                          QStringLiteral("close %1").arg(int(PushDelivery::EndReason::Replaced))}));
     QVERIFY(!first.attachment()); // it stopped serving before the new one started
     QCOMPARE(m_host->stopped, QList<PushDelivery *>{&first});
     QCOMPARE(attachment->owner, &second);
@@ -233,11 +233,11 @@ void tst_PushClientTable::clientDeletedTwice()
     QCOMPARE(attachment->owner, &second);
     m_session->deleteClient(QStringLiteral("c"));
     QTRY_COMPARE(m_table->size(), 0);
-    QCOMPARE(first.log.count(QStringLiteral("close %1").arg(
-                     int(PushDelivery::EndReason::ClientDeleted))),
+    QCOMPARE(first.log.count(
+                     QStringLiteral("close %1").arg(int(PushDelivery::EndReason::ClientDeleted))),
              1);
-    QCOMPARE(second.log.count(QStringLiteral("close %1").arg(
-                     int(PushDelivery::EndReason::ClientDeleted))),
+    QCOMPARE(second.log.count(
+                     QStringLiteral("close %1").arg(int(PushDelivery::EndReason::ClientDeleted))),
              1);
 }
 

@@ -270,10 +270,10 @@ void tst_PushDelivery::streamClosesWithTheReasonsCode_data()
 
     QTest::newRow("replaced") << PushDelivery::EndReason::Replaced
                               << "4001 replaced by a newer connection" << false;
-    QTest::newRow("client deleted") << PushDelivery::EndReason::ClientDeleted
-                                    << "4000 the client was deleted" << false;
-    QTest::newRow("shutting down") << PushDelivery::EndReason::ShuttingDown
-                                   << "1001 the server is shutting down" << true;
+    QTest::newRow("client deleted")
+            << PushDelivery::EndReason::ClientDeleted << "4000 the client was deleted" << false;
+    QTest::newRow("shutting down")
+            << PushDelivery::EndReason::ShuttingDown << "1001 the server is shutting down" << true;
 }
 
 void tst_PushDelivery::streamClosesWithTheReasonsCode()

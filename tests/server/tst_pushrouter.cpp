@@ -104,10 +104,10 @@ void tst_PushRouter::table_data()
                     << method << QByteArray(path) << PushRoute::NotFound << 404 << QByteArray()
                     << none;
     }
-    for (const char *path : {"/v1/sessions/%FF", "/v1/sessions/%FF/push",
-                             "/v1/sessions/s1/clients/%FF/ws"}) {
-        QTest::addRow("GET %s", path) << QByteArray("GET") << QByteArray(path)
-                                      << PushRoute::BadId << 400 << QByteArray() << none;
+    for (const char *path :
+         {"/v1/sessions/%FF", "/v1/sessions/%FF/push", "/v1/sessions/s1/clients/%FF/ws"}) {
+        QTest::addRow("GET %s", path) << QByteArray("GET") << QByteArray(path) << PushRoute::BadId
+                                      << 400 << QByteArray() << none;
     }
 }
 
@@ -274,9 +274,8 @@ void tst_PushRouter::parameters_data()
                                   << false << quint64(0) << false << quint64(0) << 5000;
     QTest::newRow("pull, wait=0") << pull + "?wait=0" << QByteArray() << true << QByteArray()
                                   << false << quint64(0) << false << quint64(0) << 0;
-    QTest::newRow("pull, wait capped") << pull + "?wait=600" << QByteArray() << true
-                                       << QByteArray() << false << quint64(0) << false
-                                       << quint64(0) << 60000;
+    QTest::newRow("pull, wait capped") << pull + "?wait=600" << QByteArray() << true << QByteArray()
+                                       << false << quint64(0) << false << quint64(0) << 60000;
     QTest::newRow("pull, wait=-1") << pull + "?wait=-1" << QByteArray() << false << QByteArray()
                                    << false << quint64(0) << false << quint64(0) << 0;
     QTest::newRow("pull, wait=x") << pull + "?wait=x" << QByteArray() << false << QByteArray()
@@ -288,15 +287,15 @@ void tst_PushRouter::parameters_data()
                                    << false << quint64(0) << false << quint64(0) << 0;
     QTest::newRow("ws, bad epoch") << ws + "?epoch=zz" << QByteArray() << false << QByteArray()
                                    << false << quint64(0) << false << quint64(0) << 0;
-    QTest::newRow("events, Last-Event-ID wins") << events + "?since=3" << QByteArray(" 9 ")
-                                                << true << QByteArray() << true << quint64(9)
-                                                << false << quint64(0) << 0;
+    QTest::newRow("events, Last-Event-ID wins")
+            << events + "?since=3" << QByteArray(" 9 ") << true << QByteArray() << true
+            << quint64(9) << false << quint64(0) << 0;
     QTest::newRow("events, Last-Event-ID not a number is ignored")
             << events + "?since=3" << QByteArray("abc") << true << QByteArray() << true
             << quint64(3) << false << quint64(0) << 0;
-    QTest::newRow("ws, Last-Event-ID is not read") << ws << QByteArray("9") << true
-                                                   << QByteArray() << false << quint64(0)
-                                                   << false << quint64(0) << 0;
+    QTest::newRow("ws, Last-Event-ID is not read")
+            << ws << QByteArray("9") << true << QByteArray() << false << quint64(0) << false
+            << quint64(0) << 0;
 }
 
 void tst_PushRouter::parameters()
