@@ -16,9 +16,8 @@ class PushConnectionIo;
 
 /*!
     One WebSocket connection of a client, after the handshake: streams its messages as text
-    frames, takes {"op":"push"} frames (or hands text to another handler: the admin stream), answers
-   pings, pings when the connection is quiet and drops one that stays silent, and closes with the
-   closing handshake of RFC 6455 §7.
+    frames, takes {"op":"push"} frames (or hands text to another handler: the admin stream), answers pings, pings when the connection is quiet and
+    drops one that stays silent, and closes with the closing handshake of RFC 6455 §7.
 
     Every message frame is encoded once per push for all receivers (PushFrame::webSocketFrame())
     and the frames of one event-loop turn go out in one write. Nothing is buffered per
