@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "pushadminstream_p.h"
 
+#include "pushadminhub_p.h"
+#include "pushserversettings_p.h"
+#include "pushtransporthost_p.h"
+
 #include "pushclock_p.h"
 #include "pushops_p.h"
 #include "pushserverlogging_p.h"
@@ -48,16 +52,17 @@ QJsonObject typed(const char *type, QJsonObject object)
 
 } // namespace
 
-PushAdminStream::PushAdminStream(PushServerPrivate *server, PushWebSocketTransport *transport)
-    : QObject(transport), m_server(server), m_transport(transport)
+PushAdminStream::PushAdminStream(PushAdminHub *hub, PushTransportHost *host,
+                                 PushWebSocketTransport *transport)
+    : QObject(transport), m_hub(hub), m_host(host), m_transport(transport)
 {
-    m_server->adminStreams.insert(this);
+    m_hub->add(this);
     m_transport->setTextHandler([this](const QByteArray &utf8) { onText(utf8); });
 }
 
 PushAdminStream::~PushAdminStream()
 {
-    m_server->adminStreams.remove(this);
+    m_hub->remove(this);
 }
 
 void PushAdminStream::start(const PushAdminState &state)
@@ -117,11 +122,10 @@ void PushAdminStream::sendSnapshot(const PushAdminState &state)
     QStringList keys = state.sessions.keys();
     std::sort(keys.begin(), keys.end());
     // Keys in the order QJsonDocument writes them, as this frame was written before.
-    const QByteArray frame = "{\"interval\":"
-            + QByteArray::number(m_server->housekeepingTimer.interval()) + ",\"server\":"
-            + QJsonDocument(state.server).toJson(QJsonDocument::Compact) + ",\"sessions\":"
-            + adminSessionsJson(state.sessions, &keys) + ",\"time\":"
-            + QByteArray::number(state.timeMs) + ",\"type\":\"snapshot\"}";
+    const QByteArray frame = "{\"interval\":" + QByteArray::number(m_hub->tickIntervalMs())
+            + ",\"server\":" + QJsonDocument(state.server).toJson(QJsonDocument::Compact)
+            + ",\"sessions\":" + adminSessionsJson(state.sessions, &keys)
+            + ",\"time\":" + QByteArray::number(state.timeMs) + ",\"type\":\"snapshot\"}";
     if (sendText(frame))
         m_snapshotBacklog = m_transport->queuedBytes();
 }
@@ -132,7 +136,7 @@ void PushAdminStream::tick(const PushAdminState &state)
         if (m_transport->queuedBytes() > lowWaterBytes)
             return;
         m_congested = false;
-        sendSnapshot(m_server->adminSnapshot());
+        sendSnapshot(m_hub->snapshot());
         if (m_watching) {
             followWatchedSession();
             sendClients();
@@ -237,7 +241,7 @@ void PushAdminStream::watch(const QString &sessionKey)
 
 void PushAdminStream::followWatchedSession()
 {
-    PushSession *session = m_server->registry->findSession(m_watchedKey);
+    PushSession *session = m_hub->registry()->findSession(m_watchedKey);
     if (session == m_watchedSession)
         return;
     if (m_watchedSession)
@@ -260,7 +264,7 @@ void PushAdminStream::onClientAdded(const QString &clientKey)
     PushClient *client = m_watchedSession->findClient(clientKey);
     if (!client)
         return; // gone again: its removal is on the way
-    const PushAdminClient figures = m_server->adminClient(m_watchedKey, client);
+    const PushAdminClient figures = m_hub->adminClient(m_watchedKey, client);
     m_clients.insert(clientKey, figures);
     QJsonObject event = typed("clientAdded", clientObject(clientKey, figures));
     event.insert(QStringLiteral("session"), m_watchedKey);
@@ -285,7 +289,7 @@ QHash<QString, PushAdminClient> PushAdminStream::measureClients() const
     clients.reserve(ids.size());
     for (const QVariant &id : ids) {
         if (PushClient *client = m_watchedSession->findClient(id))
-            clients.insert(client->keyString(), m_server->adminClient(m_watchedKey, client));
+            clients.insert(client->keyString(), m_hub->adminClient(m_watchedKey, client));
     }
     return clients;
 }
@@ -306,19 +310,25 @@ void PushAdminStream::sendClients()
 void PushAdminStream::push(const QString &sessionKey, const QVariant &data,
                            qsizetype frameBytes)
 {
-    if (!m_server->fitsMessageLimit(frameBytes, data)) {
+    const qint64 limit = m_host->settings().maxMessageBytes;
+    if (!PushOps::fitsMessageLimit(frameBytes, data, limit)) {
         m_transport->refuse(PushWire::Refusal::TooLarge,
-                            QStringLiteral("message exceeds %1 bytes").arg(m_server->maxMessageBytes));
+                            QStringLiteral("message exceeds %1 bytes").arg(limit));
         return;
     }
-    quint64 id = 0;
-    int clients = 0;
-    QString why;
-    if (const auto refusal
-        = m_server->push(sessionKey, data, &m_pushLimiter, &id, &clients, &why)) {
-        m_transport->refuse(*refusal, why);
+    m_host->push(
+            {sessionKey, data, &m_pushLimiter}, this,
+            [this, sessionKey](const PushPushOutcome &outcome) { onPushed(sessionKey, outcome); });
+}
+
+void PushAdminStream::onPushed(const QString &sessionKey, const PushPushOutcome &outcome)
+{
+    if (outcome.refusal) {
+        m_transport->refuse(*outcome.refusal, outcome.why);
         return;
     }
+    const quint64 id = outcome.id;
+    const int clients = outcome.clients;
     // The answer is owed even when events are being dropped: the tool waits for it.
     m_transport->sendText(QJsonDocument(QJsonObject{{QStringLiteral("type"), QStringLiteral("pushed")},
                                                     {QStringLiteral("session"), sessionKey},

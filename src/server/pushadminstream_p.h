@@ -4,21 +4,24 @@
 // Internal: the admin event stream (protocol.md: The admin event stream). Not installed.
 
 #include "pushadminfigures_p.h"
-#include "pushserver_p.h"
+#include "pushratelimiter_p.h"
 
 #include <QtCore/QHash>
 #include <QtCore/QObject>
 #include <QtCore/QPointer>
 #include <QtCore/QString>
 
+class PushAdminHub;
 class PushSession;
+struct PushPushOutcome;
+class PushTransportHost;
 class PushWebSocketTransport;
 
 /*!
     One admin event stream: tells one operator's tool the sessions, the clients of the session
     it watches, and the server's figures, as they change. It remembers what it last told the
     tool about the clients of the session it watches; the server keeps one record of what every
-    stream was told about the sessions (PushServerPrivate::adminSessions) and hands each tick
+    stream was told about the sessions (PushAdminHub) and hands each tick
     only what changed, so a tick costs what changed, not what exists. Figures are absolute
     values, so that an event and a tick that say the same thing do no harm.
 
@@ -39,7 +42,7 @@ public:
     //! Watch ops a second, on average: each lists a session's clients.
     static constexpr double watchRate = 20;
 
-    PushAdminStream(PushServerPrivate *server, PushWebSocketTransport *transport);
+    PushAdminStream(PushAdminHub *hub, PushTransportHost *host, PushWebSocketTransport *transport);
     ~PushAdminStream() override;
 
     //! Sends the snapshot of \a state; then the stream takes ops and events.
@@ -61,11 +64,13 @@ private:
     void sendClients();
     //! The push op, which came in a frame of \a frameBytes.
     void push(const QString &sessionKey, const QVariant &data, qsizetype frameBytes);
+    void onPushed(const QString &sessionKey, const PushPushOutcome &outcome);
     //! Sends \a frame unless the connection is congested; false when it was dropped.
     bool send(const QJsonObject &frame);
     bool sendText(const QByteArray &frame); // false, sending nothing, while congested
 
-    PushServerPrivate *const m_server;
+    PushAdminHub *const m_hub;
+    PushTransportHost *const m_host;
     PushWebSocketTransport *const m_transport;
     bool m_watching = false;
     QString m_watchedKey;

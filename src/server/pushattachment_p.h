@@ -13,6 +13,7 @@
 #include <memory>
 
 class PushClient;
+class PushDelivery;
 
 enum class PushTransport { None, WebSocket, Sse, Poll };
 
@@ -38,7 +39,7 @@ struct PushAttachment
     QByteArray sessionJson; // the session id as a JSON string, encoded once
     quint64 sessionEpoch = 0; // ids are unique only within it
     PushTransport transport = PushTransport::None;
-    QObject *owner = nullptr; // the transport object attached now
+    PushDelivery *owner = nullptr; // the delivery serving it now; null while it waits
     quint64 expected = 0; // the next id due; 0 until the first message (nothing known)
     qint64 detachedAtMs = 0; // when its last connection ended (wall clock, shown); 0 while attached
     qint64 detachedSteadyMs = 0; // the same on the steady clock, for the grace period

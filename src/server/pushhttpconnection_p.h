@@ -67,6 +67,10 @@ public:
                        QObject *parent);
     ~PushHttpConnection() override;
 
+    //! Replaces the steady clock of every connection (a unit test that builds this file in);
+    //! null restores PushClock::steadyMs. Not thread-safe.
+    static void setSteadyClock(qint64 (*clock)());
+
     //! Answers the current request. \a extraHeaders are complete "Name: value\r\n" lines.
     void respond(int status, const QByteArray &contentType, const QByteArray &body,
                  const QByteArray &extraHeaders = {});

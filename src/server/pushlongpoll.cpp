@@ -1,79 +1,66 @@
 // SPDX-License-Identifier: MIT
 #include "pushlongpoll_p.h"
 
-#include "pushattachment_p.h"
 #include "pushhttpconnection_p.h"
-#include "pushserver_p.h"
+#include "pushwire_p.h"
 
-#include <QtPush/pushclient.h>
-
-PushLongPoll::PushLongPoll(PushServerPrivate *server, PushAttachment *attachment,
-                           PushHttpConnection *connection)
-    : QObject(server->q), m_server(server), m_attachment(attachment), m_connection(connection)
+PushLongPoll::PushLongPoll(PushTransportHost *host, PushHttpConnection *connection, int waitMs)
+    : PushDelivery(host, PushTransport::Poll), m_key(connection), m_connection(connection),
+      m_waitMs(waitMs)
 {
     m_timer.setSingleShot(true);
-    connect(&m_timer, &QTimer::timeout, this, &PushLongPoll::finish);
+    connect(&m_timer, &QTimer::timeout, this, &PushLongPoll::answer);
 }
 
-void PushLongPoll::start(const QList<PushSession::Message> &catchUp, int waitMs)
+void PushLongPoll::writeMessage(PushFrame &frame)
 {
-    for (const PushSession::Message &message : catchUp)
-        take(message.id, message.data);
-    if (!m_items.isEmpty() || waitMs <= 0) {
-        finish();
+    m_items.append(frame.json);
+}
+
+void PushLongPoll::writeGap(quint64 from, quint64 to)
+{
+    m_items.append(PushWire::gapFrame(from, to));
+}
+
+void PushLongPoll::caughtUp()
+{
+    if (!m_items.isEmpty() || m_waitMs <= 0) {
+        answer();
         return;
     }
-    m_streaming = connect(m_attachment->client, &PushClient::messageReceived, this,
-                          &PushLongPoll::onMessage);
-    m_timer.start(waitMs);
+    takeLive();
+    m_timer.start(m_waitMs);
 }
 
-void PushLongPoll::take(quint64 id, const QVariant &data)
+void PushLongPoll::tookLive()
 {
-    quint64 gapFrom = 0, gapTo = 0;
-    switch (m_attachment->admit(id, &gapFrom, &gapTo)) {
-    case PushAttachment::Admit::Skip:
-        return;
-    case PushAttachment::Admit::GapThenDeliver:
-        m_items.append(PushWire::gapFrame(gapFrom, gapTo));
-        m_server->countGap();
-        Q_FALLTHROUGH();
-    case PushAttachment::Admit::Deliver:
-        m_items.append(m_server->frame(*m_attachment, id, data).json);
-        ++m_attachment->delivered;
-        m_server->countDelivery(PushTransport::Poll);
-        break;
-    }
-}
-
-void PushLongPoll::onMessage(const QVariant &data)
-{
-    if (!m_attachment || !m_attachment->client)
-        return;
-    take(m_attachment->client->lastMessageId(), data);
     if (!m_finishing) {
         // Answer after this turn of the event loop, with whatever else it delivers.
         m_finishing = true;
-        QMetaObject::invokeMethod(this, &PushLongPoll::finish, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(this, &PushLongPoll::answer, Qt::QueuedConnection);
     }
 }
 
-void PushLongPoll::finish()
+void PushLongPoll::answer()
 {
     if (!m_connection)
         return;
-    disconnect(m_streaming);
+    stopTaking();
     m_timer.stop();
     m_connection->respond(200, QByteArrayLiteral("application/json"),
                           '[' + m_items.join(',') + ']');
-    m_server->pollEnded(this);
+    finish();
     m_connection = nullptr;
 }
 
-void PushLongPoll::release()
+void PushLongPoll::closeFor(EndReason reason)
 {
-    disconnect(m_streaming);
+    if (reason != EndReason::ConnectionClosed) {
+        answer();
+        return;
+    }
+    // The connection went away before the answer: nothing more is taken.
+    stopTaking();
     m_timer.stop();
     m_connection = nullptr;
-    m_attachment = nullptr;
 }

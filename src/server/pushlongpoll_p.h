@@ -3,45 +3,41 @@
 
 // Internal: the long-poll transport (protocol.md: Receiving).
 
-#include <QtPush/pushsession.h>
+#include "pushdelivery_p.h"
 
-#include <QtCore/QObject>
 #include <QtCore/QTimer>
 
 class PushHttpConnection;
-class PushServerPrivate;
-struct PushAttachment;
 
 /*!
-    One long-poll request: answers at once with what the client has pending, or waits up to
-    `wait` seconds for the first message, then answers with everything that arrived in that
-    event-loop turn, as a JSON array of message objects and gap control frames.
+    One long-poll request (PushDelivery): answers at once with what the client has pending, or
+    waits up to `wait` seconds for the first message, then answers with everything that arrived
+    in that event-loop turn, as a JSON array of message objects and gap control frames.
     Ownership: the server owns it; it lives for one request.
 */
-class PushLongPoll : public QObject
+class PushLongPoll : public PushDelivery
 {
     Q_OBJECT
 public:
-    PushLongPoll(PushServerPrivate *server, PushAttachment *attachment,
-                 PushHttpConnection *connection);
+    PushLongPoll(PushTransportHost *host, PushHttpConnection *connection, int waitMs);
 
-    PushHttpConnection *connection() const { return m_connection; }
-    PushAttachment *attachment() const { return m_attachment; }
-    void setAttachment(PushAttachment *attachment) { m_attachment = attachment; }
-    void start(const QList<PushSession::Message> &catchUp, int waitMs);
-    //! Answers now with what has arrived (shutdown, the client deleted or replaced).
-    void finish();
-    //! The connection went away before the answer: nothing more is taken.
-    void release();
+    //! The connection whose request this answers; it stays the key after the answer.
+    PushHttpConnection *connection() const { return m_key; }
+    //! Answers now with what has arrived (the timer, a half-close, shutdown, the client
+    //! deleted or replaced).
+    void answer();
+
+protected:
+    void writeMessage(PushFrame &frame) override;
+    void writeGap(quint64 from, quint64 to) override;
+    void caughtUp() override;
+    void tookLive() override;
+    void closeFor(EndReason reason) override;
 
 private:
-    void take(quint64 id, const QVariant &data);
-    void onMessage(const QVariant &data);
-
-    PushServerPrivate *const m_server;
-    PushAttachment *m_attachment;
-    PushHttpConnection *m_connection;
-    QMetaObject::Connection m_streaming;
+    PushHttpConnection *const m_key;
+    PushHttpConnection *m_connection; // null once answered, or once it closed
+    const int m_waitMs;
     QTimer m_timer;
     QByteArrayList m_items;
     bool m_finishing = false;

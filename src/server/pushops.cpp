@@ -95,4 +95,9 @@ std::optional<AdminOp> decodeAdminFrame(const QByteArray &utf8, QString *problem
     return op;
 }
 
+bool fitsMessageLimit(qsizetype frameBytes, const QVariant &data, qint64 limit)
+{
+    return frameBytes <= limit || PushWire::encodeJson(data).size() <= limit;
+}
+
 } // namespace PushOps

@@ -25,6 +25,10 @@ std::optional<QVariant> decodePushBody(const QByteArray &contentType, const QByt
 //! anything else.
 std::optional<QVariant> decodeClientFrame(const QByteArray &utf8, QString *problem);
 
+//! Whether \a data, which came in a frame of \a frameBytes, is within \a limit bytes: the limit
+//! is on the data, as for an HTTP body, and only a frame near it is measured exactly.
+bool fitsMessageLimit(qsizetype frameBytes, const QVariant &data, qint64 limit);
+
 //! An op of the admin event stream (protocol.md: The admin event stream).
 struct AdminOp
 {

@@ -3,15 +3,15 @@
 
 #include "pushconnectionio_p.h"
 #include "pushhttpconnection_p.h"
-#include "pushserver_p.h"
+#include "pushtransporthost_p.h"
+#include "pushwire_p.h"
 
 #include <QtCore/QTimer>
 
 #include <utility>
 
-PushSseTransport::PushSseTransport(PushServerPrivate *server, PushAttachment *attachment,
-                                   PushHttpConnection *connection)
-    : PushStreamTransport(server, attachment), m_connection(connection)
+PushSseTransport::PushSseTransport(PushTransportHost *host, PushHttpConnection *connection)
+    : PushStreamTransport(host, PushTransport::Sse), m_connection(connection)
 { }
 
 PushSseTransport::~PushSseTransport() = default;
@@ -29,7 +29,7 @@ void PushSseTransport::begin()
     m_io->setReadPaused(false);
     connect(m_io, &PushConnectionIo::readyRead, this, &PushSseTransport::dropInput);
     connect(m_io, &PushConnectionIo::bytesSent, this, &PushSseTransport::onBytesSent);
-    connect(m_io, &PushConnectionIo::closed, this, [this] { m_server->sseEnded(this); });
+    connect(m_io, &PushConnectionIo::closed, this, [this] { end(EndReason::ConnectionClosed); });
     // The browser's EventSource reconnects after 2 s instead of its default 3 s.
     m_io->write(QByteArrayLiteral("retry: 2000\n\n"));
 }

@@ -19,8 +19,7 @@ class PushSseTransport : public PushStreamTransport
 {
     Q_OBJECT
 public:
-    PushSseTransport(PushServerPrivate *server, PushAttachment *attachment,
-                     PushHttpConnection *connection);
+    PushSseTransport(PushTransportHost *host, PushHttpConnection *connection);
 
     ~PushSseTransport() override;
 

@@ -5,7 +5,9 @@
 #include "pushconnectionio_p.h"
 #include "pushclock_p.h"
 #include "pushops_p.h"
+#include "pushmetrics_p.h"
 #include "pushserverlogging_p.h"
+#include "pushserversettings_p.h"
 
 #include <utility>
 
@@ -22,21 +24,19 @@ constexpr qint64 envelopeBytes = 256;
 
 } // namespace
 
-PushWebSocketTransport::PushWebSocketTransport(PushServerPrivate *server, PushConnectionIo *io,
+PushWebSocketTransport::PushWebSocketTransport(PushTransportHost *host, PushConnectionIo *io,
                                                const PushAccess &access)
-    : PushStreamTransport(server, nullptr), m_io(io),
-      m_parser(server->maxMessageBytes + envelopeBytes), m_access(access), m_lastSeenMs(nowMs())
+    : PushStreamTransport(host, PushTransport::WebSocket), m_io(io),
+      m_parser(host->settings().maxMessageBytes + envelopeBytes), m_access(access),
+      m_lastSeenMs(nowMs())
 {
     m_io->setParent(this);
     connect(m_io, &PushConnectionIo::readyRead, this, &PushWebSocketTransport::readFrames);
     connect(m_io, &PushConnectionIo::bytesSent, this, &PushWebSocketTransport::onBytesSent);
-    connect(m_io, &PushConnectionIo::closed, this, [this] { m_server->webSocketEnded(this); });
+    connect(m_io, &PushConnectionIo::closed, this, [this] { end(EndReason::ConnectionClosed); });
 }
 
-PushWebSocketTransport::~PushWebSocketTransport()
-{
-    m_server->connectionGone();
-}
+PushWebSocketTransport::~PushWebSocketTransport() = default;
 
 void PushWebSocketTransport::begin(const QByteArray &early)
 {
@@ -134,7 +134,8 @@ void PushWebSocketTransport::handle(const PushWebSocket::Parser::Event &event)
     case Event::Error:
         if (event.closeCode == PushWebSocket::closeTooBig) {
             refuse(PushWire::Refusal::TooLarge,
-                   QStringLiteral("message exceeds %1 bytes").arg(m_server->maxMessageBytes));
+                   QStringLiteral("message exceeds %1 bytes")
+                           .arg(m_host->settings().maxMessageBytes));
         } else {
             refuse(PushWire::Refusal::BadRequest, QString::fromLatin1(event.payload),
                    event.closeCode);
@@ -176,18 +177,20 @@ void PushWebSocketTransport::onTextMessage(const QByteArray &utf8)
         refuse(PushWire::Refusal::Forbidden, QStringLiteral("the token does not allow push"));
         return;
     }
-    if (!m_server->fitsMessageLimit(utf8.size(), *data)) {
-        refuse(PushWire::Refusal::TooLarge,
-               QStringLiteral("message exceeds %1 bytes").arg(m_server->maxMessageBytes));
+    const qint64 limit = m_host->settings().maxMessageBytes;
+    if (!PushOps::fitsMessageLimit(utf8.size(), *data, limit)) {
+        refuse(PushWire::Refusal::TooLarge, QStringLiteral("message exceeds %1 bytes").arg(limit));
         return;
     }
-    quint64 id = 0;
-    int clients = 0;
-    QString why;
-    if (const auto refusal
-        = m_server->push(attachment()->sessionKey, *data, &m_limiter, &id, &clients, &why)) {
-        refuse(*refusal, why);
-    }
+    m_host->push({attachment()->sessionKey, *data, &m_limiter}, this,
+                 [this](const PushPushOutcome &outcome) { onPushed(outcome); });
+}
+
+void PushWebSocketTransport::onPushed(const PushPushOutcome &outcome)
+{
+    // The sender's echo comes as any client's message; only a refusal is answered here.
+    if (outcome.refusal)
+        refuse(*outcome.refusal, outcome.why);
 }
 
 void PushWebSocketTransport::refuse(PushWire::Refusal refusal, const QString &message,
@@ -196,7 +199,7 @@ void PushWebSocketTransport::refuse(PushWire::Refusal refusal, const QString &me
     if (m_closeSentMs)
         return;
     qCInfo(lcPushServer) << "closing WebSocket of" << m_io->peerName() << ":" << message;
-    m_server->countRefusal(refusal);
+    m_host->metrics().countRefusal(refusal);
     m_pending.append(PushWebSocket::frame(PushWebSocket::Opcode::Text,
                                           PushWire::errorBody(refusal, message)));
     sendClose(closeCode ? closeCode : PushWire::closeCode(refusal), message.toUtf8());
@@ -223,10 +226,7 @@ void PushWebSocketTransport::stopStreaming()
 {
     // Nothing goes out after a close frame: the client's grace period starts now, so that its
     // messages wait in its buffer for the next connection instead of going nowhere.
-    if (PushAttachment *attachment = this->attachment()) {
-        m_server->detach(attachment, this);
-        release();
-    }
+    stopServing();
 }
 
 void PushWebSocketTransport::abort()

@@ -3,9 +3,12 @@
 
 // Internal: the WebSocket transport (protocol.md: Receiving, Pushing).
 
-#include "pushserver_p.h"
+#include "pushaccess_p.h"
+#include "pushratelimiter_p.h"
+#include "pushtransporthost_p.h"
 #include "pushstreamtransport_p.h"
 #include "pushwebsocketframing_p.h"
+#include "pushwire_p.h"
 
 #include <functional>
 
@@ -21,6 +24,8 @@ class PushConnectionIo;
     connection while it is idle: incoming bytes are read into a buffer on the stack and parsed
     at once, and only a message still arriving, or a backlog the kernel did not take, is held.
 
+    The server counts the connection until the PushConnectionIo, a child, is destroyed.
+
     Ownership: the server owns it; it owns its PushConnectionIo.
 */
 class PushWebSocketTransport : public PushStreamTransport
@@ -30,8 +35,7 @@ public:
     //! How long a closing connection may take to answer our close frame.
     static constexpr qint64 closeTimeoutMs = 5 * 1000;
 
-    PushWebSocketTransport(PushServerPrivate *server, PushConnectionIo *io,
-                           const PushAccess &access);
+    PushWebSocketTransport(PushTransportHost *host, PushConnectionIo *io, const PushAccess &access);
     ~PushWebSocketTransport() override;
 
     //! Parses \a early, bytes that came right behind the handshake, then reads as they arrive.
@@ -70,6 +74,7 @@ private:
     void sendNow(const QByteArray &frame);
     void sendClose(int code, QByteArrayView reason);
     void stopStreaming();
+    void onPushed(const PushPushOutcome &outcome);
 
     PushConnectionIo *m_io; // a child
     PushWebSocket::Parser m_parser;
