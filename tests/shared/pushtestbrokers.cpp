@@ -364,6 +364,16 @@ public:
     }
     bool reopens() const override { return true; }
 
+    // A quota (PRAGMA max_page_count) at the file's size: the next commit that needs a page
+    // fails, and the broker gives its batch up with discarded(StorageFull).
+    bool setFull(Full mode) override
+    {
+        if (mode == Full::RefuseAppends || !m_current)
+            return false;
+        m_current->setMaxSize(mode == Full::FailBatches ? 1 : 0);
+        return true;
+    }
+
 private:
     QTemporaryDir m_dir;
     QPointer<PushSqliteBroker> m_current;
