@@ -36,8 +36,6 @@ const char *const schemaV1[] = {
     " data BLOB NOT NULL)",
     "CREATE UNIQUE INDEX messages_by_session ON messages(session_id, id)",
     "CREATE TABLE meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID",
-    "PRAGMA application_id = 1364263752",
-    "PRAGMA user_version = 1",
 };
 
 // One function per step N -> N+1, run in order, each in its own transaction that ends by setting
@@ -202,14 +200,14 @@ bool PushSqliteStore::open()
     } else if (applicationId == ApplicationId && version < 1) {
         ok = failWith(PushBroker::NotAStore, QStringLiteral("%1 is not a qtpush store").arg(m_path));
     } else if (tables != 0) {
-        qint64 unused = 0;
         sqlite3_stmt *check = nullptr;
         rc = sqlite3_prepare_v2(m_db, "PRAGMA quick_check(1)", -1, &check, nullptr);
         if (rc == SQLITE_OK)
             rc = sqlite3_step(check);
         if (rc == SQLITE_ROW) {
-            const QString verdict =
-                    QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(check, 0)));
+            const QString verdict = QString::fromUtf8(reinterpret_cast<const char *>(
+                                                              sqlite3_column_text(check, 0)))
+                                            .simplified(); // one line
             if (verdict != QLatin1String("ok"))
                 ok = failWith(PushBroker::Corrupt,
                               QStringLiteral("store %1 is corrupt (%2); restore a backup or move "
@@ -219,7 +217,6 @@ bool PushSqliteStore::open()
             ok = fail(rc, "PRAGMA quick_check");
         }
         sqlite3_finalize(check);
-        Q_UNUSED(unused);
     }
     if (!ok) {
         close(false);
@@ -311,6 +308,12 @@ bool PushSqliteStore::createSchema()
             rollback();
             return false;
         }
+    }
+    const QByteArray header = "PRAGMA application_id = " + QByteArray::number(ApplicationId)
+            + "; PRAGMA user_version = " + QByteArray::number(SchemaVersion);
+    if (!exec(header.constData())) {
+        rollback();
+        return false;
     }
     return commit() || (rollback(), false);
 }

@@ -207,7 +207,7 @@ void PushSqliteWriter::commitBatch(QList<PushSqliteOp> &batch)
     QList<PushSqliteOp> ops = std::exchange(m_retry, {});
     ops.append(std::move(batch));
     QHash<QString, std::optional<PushSqliteSessionRow>> undo;
-    QHash<SessionId, Span> appended;
+    SpanList appended;
     const qint64 now = wallNowMs();
     bool ok = m_store->begin();
     for (const PushSqliteOp &op : std::as_const(ops)) {
@@ -280,7 +280,7 @@ void PushSqliteWriter::commitBatch(QList<PushSqliteOp> &batch)
                     m_countDirty.insert(op.key);
             }
             row->lastId = op.id;
-            Span &span = appended[{op.key, op.epoch}];
+            Span &span = appended.at({op.key, op.epoch});
             if (span.first == 0)
                 span.first = op.id;
             span.last = op.id;
@@ -290,9 +290,9 @@ void PushSqliteWriter::commitBatch(QList<PushSqliteOp> &batch)
             break;
         }
     }
-    for (auto it = appended.cbegin(); ok && it != appended.cend(); ++it) {
-        const auto row = m_rows.constFind(it.key().first);
-        if (row != m_rows.cend() && row->epoch == it.key().second)
+    for (auto it = appended.spans.cbegin(); ok && it != appended.spans.cend(); ++it) {
+        const auto row = m_rows.constFind(it->first.first);
+        if (row != m_rows.cend() && row->epoch == it->first.second)
             ok = m_store->updateLastId(row->rowId, row->lastId);
     }
     ok = ok && m_store->commit();
@@ -310,21 +310,19 @@ void PushSqliteWriter::commitBatch(QList<PushSqliteOp> &batch)
     m_commits.fetch_add(1, std::memory_order_relaxed);
     quint64 count = 0;
     PushBrokerHandler *handler = m_handlerSource ? m_handlerSource() : nullptr;
-    for (auto it = appended.cbegin(); it != appended.cend(); ++it) {
-        count += it->last - it->first + 1;
+    for (const auto &[session, span] : std::as_const(appended.spans)) { // in the batch's order
+        count += span.last - span.first + 1;
         if (handler)
-            handler->stored(it.key().first, it.key().second, it->last);
+            handler->stored(session.first, session.second, span.last);
     }
     m_stored.fetch_add(count, std::memory_order_relaxed);
 }
 
-void PushSqliteWriter::failBatch(QList<PushSqliteOp> &batch, const QHash<SessionId, Span> &appended)
+void PushSqliteWriter::failBatch(QList<PushSqliteOp> &batch, const SpanList &appended)
 {
     const PushBroker::Error error = m_store->error();
     const QString message = m_store->errorString();
-    QHash<SessionId, quint64> discards;
-    for (auto it = appended.cbegin(); it != appended.cend(); ++it)
-        discards.insert(it.key(), it->first);
+    SpanList discards = appended;
     QList<PushSqliteOp> queued;
     {
         // Under the queue's mutex: append() sees not writable from here on, so the queue drained
@@ -337,9 +335,9 @@ void PushSqliteWriter::failBatch(QList<PushSqliteOp> &batch, const QHash<Session
     for (QList<PushSqliteOp> *ops : {&batch, &queued}) {
         for (PushSqliteOp &op : *ops) {
             if (op.kind == PushSqliteOp::Append) {
-                quint64 &from = discards[{op.key, op.epoch}];
-                if (from == 0 || op.id < from)
-                    from = op.id;
+                Span &span = discards.at({op.key, op.epoch});
+                if (span.first == 0 || op.id < span.first)
+                    span.first = op.id;
             } else if (op.kind != PushSqliteOp::SetMaxSize) {
                 m_retry.append(std::move(op)); // the session set stays right once writes resume
             }
@@ -356,8 +354,10 @@ void PushSqliteWriter::failBatch(QList<PushSqliteOp> &batch, const QHash<Session
     }
     setState(false, m_failure, message);
     PushBrokerHandler *handler = m_handlerSource ? m_handlerSource() : nullptr;
-    for (auto it = discards.cbegin(); handler && it != discards.cend(); ++it)
-        handler->discarded(it.key().first, it.key().second, *it, m_failure);
+    for (const auto &[session, span] : std::as_const(discards.spans)) {
+        if (handler)
+            handler->discarded(session.first, session.second, span.first, m_failure);
+    }
 }
 
 void PushSqliteWriter::setState(bool writable, PushBroker::Error error, const QString &message)
@@ -374,7 +374,9 @@ void PushSqliteWriter::scheduleAge(const QString &key, const PushSqliteSessionRo
         m_ageDueOf.erase(previous);
     }
     if (row.retention.periodMs > 0 && row.oldestAtMs > 0) {
-        const qint64 due = row.oldestAtMs + row.retention.periodMs;
+        // A message expires once it is older than the period (pushed_at < now - period, as
+        // recovery has it), so one pushed at T is due at T + period + 1, not before.
+        const qint64 due = row.oldestAtMs + row.retention.periodMs + 1;
         m_ageDue.insert({due, key});
         m_ageDueOf.insert(key, due);
     }
@@ -405,6 +407,7 @@ void PushSqliteWriter::prune()
         if (!ok)
             break;
         budget -= removed;
+        m_pruned.fetch_add(quint64(removed), std::memory_order_relaxed);
         if (budget > 0) { // all of it
             row->lowestId = below > row->lastId ? 0 : below;
             if (row->lowestId == 0)
@@ -425,6 +428,7 @@ void PushSqliteWriter::prune()
         if (!ok)
             break;
         budget -= removed;
+        m_pruned.fetch_add(quint64(removed), std::memory_order_relaxed);
         if (budget <= 0)
             break; // the rest in the next round
         row->oldestAtMs = m_store->oldestPushedAt(row->rowId);
@@ -438,7 +442,7 @@ void PushSqliteWriter::prune()
         // Even a delete can need a page: a full disk here is a full disk for pushes too.
         m_store->rollback();
         QList<PushSqliteOp> none;
-        failBatch(none, {});
+        failBatch(none, SpanList());
         return;
     }
     m_vacuumDue = true;

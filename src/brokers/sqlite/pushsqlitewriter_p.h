@@ -68,6 +68,8 @@ public:
     bool isWritable() const { return m_writable.load(std::memory_order_relaxed); }
     quint64 commitCount() const { return m_commits.load(std::memory_order_relaxed); }
     quint64 storedCount() const { return m_stored.load(std::memory_order_relaxed); }
+    //! Rows deleted by pruning (count, age and trims) since the start.
+    quint64 prunedCount() const { return m_pruned.load(std::memory_order_relaxed); }
     int queuedCount() const;
 
 protected:
@@ -80,11 +82,25 @@ private:
         quint64 last = 0;
     };
     using SessionId = std::pair<QString, quint64>; // key, epoch
+    //! The messages of a batch per session, in the order the sessions first appear.
+    struct SpanList
+    {
+        QList<std::pair<SessionId, Span>> spans;
+        QHash<SessionId, qsizetype> index;
+        Span &at(const SessionId &session)
+        {
+            const auto found = index.constFind(session);
+            if (found != index.cend())
+                return spans[*found].second;
+            index.insert(session, spans.size());
+            spans.append({session, Span()});
+            return spans.last().second;
+        }
+    };
 
     void takeBatch(QList<PushSqliteOp> *batch);
-    bool apply(const PushSqliteOp &op, QHash<SessionId, Span> *appended);
     void commitBatch(QList<PushSqliteOp> &batch);
-    void failBatch(QList<PushSqliteOp> &batch, const QHash<SessionId, Span> &appended);
+    void failBatch(QList<PushSqliteOp> &batch, const SpanList &appended);
     void setState(bool writable, PushBroker::Error error, const QString &message);
     void prune();
     void scheduleAge(const QString &key, const PushSqliteSessionRow &row);
@@ -113,4 +129,5 @@ private:
 
     std::atomic<quint64> m_commits{0};
     std::atomic<quint64> m_stored{0};
+    std::atomic<quint64> m_pruned{0};
 };
