@@ -310,6 +310,19 @@ void tst_PushBroker::epochFixedForLifetime()
     QCOMPARE(checkReceipts(publishAll(session, 501, 1000), 501, 1000, epoch), QString());
     QCOMPARE(session->epoch(), epoch);
     QCOMPARE(history(session, 0).position, (PushPosition{epoch, 1000}));
+    // A restart (a new registry on the store): a durable store keeps the epoch, and with it the
+    // ids (reopenKeepsPosition); otherwise the session is made again under a new epoch, from 1
+    // (protocol.md, "The hello frame and epochs").
+    QVERIFY(reopenRegistry());
+    session = m_registry->session(u"s"_s);
+    if (m_backend->reopens()) {
+        QCOMPARE(session->epoch(), epoch);
+        QCOMPARE(session->lastMessageId(), 1000u);
+    } else {
+        QVERIFY(session->epoch() != 0);
+        QVERIFY(session->epoch() != epoch);
+        QCOMPARE(checkReceipts(publishAll(session, 1, 1), 1, 1, session->epoch()), QString());
+    }
 }
 
 void tst_PushBroker::deleteSession()

@@ -115,4 +115,3 @@ private Q_SLOTS:
     void refusedWhenFull();
     void crashLosesOnlyUnreceipted();
 };
-

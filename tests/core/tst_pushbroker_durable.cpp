@@ -17,10 +17,10 @@
 #include <limits>
 #include <vector>
 
-#define SKIP_UNLESS_DURABLE()                                                                  \
-    do {                                                                                       \
-        if (!isDurable() || !m_backend->reopens())                                             \
-            QSKIP("the back end keeps nothing beyond its registry");                           \
+#define SKIP_UNLESS_DURABLE()                                                                      \
+    do {                                                                                           \
+        if (!isDurable() || !m_backend->reopens())                                                 \
+            QSKIP("the back end keeps nothing beyond its registry");                               \
     } while (false)
 
 namespace {
@@ -40,8 +40,8 @@ QString checkDelivery(const Received &log, const std::vector<QVariant> &dataById
         if (log.ids.at(i) != quint64(i) + 1)
             return u"message %1 has id %2"_s.arg(i).arg(log.ids.at(i));
         if (log.data.at(i) != dataById.at(i + 1))
-            return u"id %1 carries %2, its receipt %3"_s.arg(i + 1)
-                    .arg(log.data.at(i).toString(), dataById.at(i + 1).toString());
+            return u"id %1 carries %2, its receipt %3"_s.arg(i + 1).arg(
+                    log.data.at(i).toString(), dataById.at(i + 1).toString());
     }
     return {};
 }
@@ -113,8 +113,9 @@ void tst_PushBroker::concurrentPublishers()
             QCOMPARE(receipt.error, PushBroker::NoError);
             QCOMPARE(receipt.epoch, session->epoch());
             QVERIFY2(receipt.id > previous && receipt.id <= Total,
-                     qPrintable(u"publisher %1: id %2 after %3"_s.arg(p).arg(receipt.id).arg(
-                             previous)));
+                     qPrintable(u"publisher %1: id %2 after %3"_s.arg(p)
+                                        .arg(receipt.id)
+                                        .arg(previous)));
             QVERIFY2(!dataById[receipt.id].isValid(),
                      qPrintable(u"id %1 given twice"_s.arg(receipt.id)));
             dataById[receipt.id] = u"%1/%2"_s.arg(p).arg(i);
@@ -229,8 +230,7 @@ void tst_PushBroker::reopenKeepsSessionSet()
     QHash<QString, quint64> epochs;
     for (int i = 0; i < Count; ++i) {
         const quint32 flags = i % 3 == 0 ? PushBroker::ServerMade : 0;
-        PushSession *session =
-                PushRegistryPrivate::get(m_registry.get())->session(keyOf(i), flags);
+        PushSession *session = PushRegistryPrivate::get(m_registry.get())->session(keyOf(i), flags);
         QVERIFY(session);
         epochs.insert(session->keyString(), session->epoch());
         if (i % 10 == 0) // some with messages, most without
@@ -282,19 +282,21 @@ void tst_PushBroker::payloadRoundTrip()
 {
     SKIP_UNLESS_DURABLE();
     const QVariantList payloads{
-        u"plain"_s,
-        QString(),
-        u"üñí 😀 \"quoted\" \\ \n\t"_s,
-        QByteArray("\0\x01\xff bytes", 9),
-        std::numeric_limits<qint64>::min(),
-        std::numeric_limits<qint64>::max(),
-        std::numeric_limits<quint64>::max(),
-        0.1,
-        -1.5e300,
-        true,
-        QVariantMap{{u"n"_s, 1}, {u"s"_s, u"x"_s}, {u"l"_s, QVariantList{1, 2.5, false}},
-                    {u"m"_s, QVariantMap{{u"deep"_s, QVariantList{}}}}},
-        QVariantList{u"a"_s, QVariantMap{}, 3},
+            u"plain"_s,
+            QString(),
+            u"üñí 😀 \"quoted\" \\ \n\t"_s,
+            QByteArray("\0\x01\xff bytes", 9),
+            std::numeric_limits<qint64>::min(),
+            std::numeric_limits<qint64>::max(),
+            std::numeric_limits<quint64>::max(),
+            0.1,
+            -1.5e300,
+            true,
+            QVariantMap{{u"n"_s, 1},
+                        {u"s"_s, u"x"_s},
+                        {u"l"_s, QVariantList{1, 2.5, false}},
+                        {u"m"_s, QVariantMap{{u"deep"_s, QVariantList{}}}}},
+            QVariantList{u"a"_s, QVariantMap{}, 3},
     };
     PushSession *session = m_registry->session(u"payloads"_s);
     session->setRetainedMessages(100);
@@ -312,9 +314,9 @@ void tst_PushBroker::payloadRoundTrip()
         const QVariant &sent = payloads.at(i);
         const QVariant &back = h.messages.at(i).data;
         QCOMPARE(h.messages.at(i).id, quint64(i) + 1);
-        QVERIFY2(back == sent, qPrintable(u"payload %1: %2 came back as %3"_s.arg(i).arg(
-                                       QLatin1StringView(sent.typeName()),
-                                       QLatin1StringView(back.typeName()))));
+        QVERIFY2(back == sent,
+                 qPrintable(u"payload %1: %2 came back as %3"_s.arg(i).arg(
+                         QLatin1StringView(sent.typeName()), QLatin1StringView(back.typeName()))));
         const auto json = [](const QVariant &value) { // as the wire would carry it
             return QJsonDocument(QJsonArray{QJsonValue::fromVariant(value)})
                     .toJson(QJsonDocument::Compact);
@@ -359,7 +361,8 @@ void tst_PushBroker::refusedWhenFull()
         quint64 lastGood = before;
         bool refused = false;
         for (int i = 0; i < 5000 && !refused; ++i) {
-            QFuture<PushReceipt> future = session->publish(QString(u"%1 "_s.arg(lastGood + 1) + filler));
+            QFuture<PushReceipt> future
+                    = session->publish(QString(u"%1 "_s.arg(lastGood + 1) + filler));
             QVERIFY(QTest::qWaitFor([&] { return future.isFinished(); }, Timeout));
             const PushReceipt receipt = future.result();
             if (receipt.error == PushBroker::NoError) {

@@ -12,8 +12,8 @@
 #include <QtCore/QWaitCondition>
 
 #ifdef QTPUSH_TEST_SQLITE
-#    include <QtCore/QTemporaryDir>
-#    include <QtPush/pushsqlitebroker.h>
+#include <QtCore/QTemporaryDir>
+#include <QtPush/pushsqlitebroker.h>
 #endif
 
 #include <algorithm>

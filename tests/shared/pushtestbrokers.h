@@ -36,10 +36,18 @@ public:
 
     //! The store refuses new messages (\a full) or accepts them again. False if the back end has
     //! no way to fill up in a test, or not in that \a mode.
-    virtual bool setFull(Full mode) { Q_UNUSED(mode); return false; }
+    virtual bool setFull(Full mode)
+    {
+        Q_UNUSED(mode);
+        return false;
+    }
     //! Holds the writer: nothing is stored (and no stored() is called) until released. False if
     //! the back end has no such hook.
-    virtual bool setHeld(bool held) { Q_UNUSED(held); return false; }
+    virtual bool setHeld(bool held)
+    {
+        Q_UNUSED(held);
+        return false;
+    }
     //! The process "dies": what the writer has not stored yet is lost, nothing more is written,
     //! and the broker's close() stores nothing. The broker must then be destroyed (with its
     //! registry) and the store reopened. False if the back end has no such hook.
