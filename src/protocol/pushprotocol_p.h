@@ -31,6 +31,7 @@ constexpr char errorHeadersTooLarge[] = "headers_too_large";
 constexpr char errorTimeout[] = "timeout";
 constexpr char errorRateLimited[] = "rate_limited";
 constexpr char errorUnavailable[] = "unavailable";
+constexpr char errorInsufficientStorage[] = "insufficient_storage";
 constexpr char errorInternal[] = "internal";
 
 // protocol.md: The admin event stream.

@@ -34,6 +34,7 @@ constexpr RefusalRow refusalTable[] = {
         {Refusal::RequestTimeout, 408, closePolicyViolated, errorTimeout},
         {Refusal::TooManyRequests, 429, closePolicyViolated, errorRateLimited},
         {Refusal::Unavailable, 503, closeTryAgainLater, errorUnavailable},
+        {Refusal::InsufficientStorage, 507, closeTryAgainLater, errorInsufficientStorage},
         {Refusal::Internal, 500, closeInternalError, errorInternal},
 };
 
@@ -93,6 +94,8 @@ QByteArray reasonPhrase(int status)
         return QByteArrayLiteral("Internal Server Error");
     case 503:
         return QByteArrayLiteral("Service Unavailable");
+    case 507:
+        return QByteArrayLiteral("Insufficient Storage"); // RFC 4918 §11.5
     }
     return QByteArrayLiteral("Status");
 }

@@ -25,6 +25,7 @@ enum class Refusal {
     RequestTimeout,
     TooManyRequests,
     Unavailable,
+    InsufficientStorage,
     Internal,
 };
 
