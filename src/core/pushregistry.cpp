@@ -183,6 +183,17 @@ PushSession *PushRegistryPrivate::session(const QVariant &id, quint32 flags)
     return created;
 }
 
+QStringList PushRegistryPrivate::keysWithFlag(quint32 flag) const
+{
+    QMutexLocker locker(&mutex);
+    QStringList keys;
+    for (auto it = sessions.cbegin(); it != sessions.cend(); ++it) {
+        if (it.value()->d->state->flags & flag) // constant after the session is made
+            keys.append(it.key());
+    }
+    return keys;
+}
+
 PushSession *PushRegistry::findSession(const QVariant &id) const
 {
     QMutexLocker locker(&d->mutex);

@@ -34,6 +34,9 @@ public:
     //! As PushRegistry::deleteSession(), reporting PushBroker::RemoveReason::Released: a server
     //! forgets an idle session it made.
     void release(const QVariant &id);
+    //! The keys of the sessions made with \a flag, recovered ones included: a server adopts
+    //! those it made before a restart.
+    QStringList keysWithFlag(quint32 flag) const;
 
     void stored(const QString &key, quint64 epoch, quint64 upToId) override;
     void discarded(const QString &key, quint64 epoch, quint64 fromId,

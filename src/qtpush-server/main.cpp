@@ -5,6 +5,9 @@
 #include <QtPush/pushregistry.h>
 #include <QtPush/pushserver.h>
 #include <QtPush/pushtoken.h>
+#if QTPUSH_WITH_SQLITE
+#include <QtPush/pushsqlitebroker.h>
+#endif
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
@@ -93,6 +96,11 @@ const QList<Option> &options()
              QStringLiteral("Bytes (as decoded in memory) all sessions together retain for "
                             "since=; past it the largest forget their oldest. 0 for no budget."),
              QStringLiteral("n"), QStringLiteral("268435456")},
+            {QStringLiteral("store"), QStringLiteral("QTPUSH_STORE"),
+             QStringLiteral("Where sessions, ids and retained messages live: memory (gone at "
+                            "exit) or sqlite:FILE[?sync=full|normal][&max_size=BYTES] (kept "
+                            "across restarts and crashes)."),
+             QStringLiteral("store"), QStringLiteral("memory")},
             {QStringLiteral("max-sessions"), QStringLiteral("QTPUSH_MAX_SESSIONS"),
              QStringLiteral("Sessions that may exist; a new one past it gets 503. 0 for no "
                             "limit."),
@@ -192,6 +200,53 @@ int issueToken(const QCommandLineParser &parser, const Settings &settings)
     return 0;
 }
 
+// sysexits.h, so that a service manager can tell "fix the file" from "try again"
+// (RestartPreventExitStatus=65 73 in a systemd unit).
+int exitStatusFor(PushBroker::Error error)
+{
+    switch (error) {
+    case PushBroker::NotAStore:
+    case PushBroker::Corrupt:
+    case PushBroker::UnsupportedVersion:
+        return 65; // EX_DATAERR: the file was left untouched
+    case PushBroker::CannotOpen:
+    case PushBroker::ReadOnly:
+    case PushBroker::StorageFull:
+        return 73; // EX_CANTCREAT
+    case PushBroker::IoError:
+        return 74; // EX_IOERR
+    default:
+        return 75; // EX_TEMPFAIL: Locked (another process has it), Unavailable
+    }
+}
+
+//! The registry of --store: null for memory (the global one serves), else one on an open
+//! durable broker; a store that cannot be used ends the process with one line and a status.
+std::unique_ptr<PushRegistry> openStore(const QString &store)
+{
+    if (store == QLatin1String("memory"))
+        return nullptr;
+    const QString usage = QStringLiteral("--store must be memory or "
+                                         "sqlite:FILE[?sync=full|normal][&max_size=BYTES], not "
+                                         "\"%1\"")
+                                  .arg(store);
+    if (!store.startsWith(QLatin1String("sqlite:")))
+        fail(usage);
+#if QTPUSH_WITH_SQLITE
+    QString problem;
+    std::unique_ptr<PushSqliteBroker> broker
+            = PushSqliteBroker::fromSpecification(store.mid(7), &problem);
+    if (!broker)
+        fail(QStringLiteral("%1 (%2)").arg(usage, problem));
+    if (!broker->open())
+        fail(broker->errorString(), exitStatusFor(broker->error()));
+    return std::make_unique<PushRegistry>(std::move(broker));
+#else
+    fail(QStringLiteral("--store sqlite: this qtpush-server was built without SQLite "
+                        "(QTPUSH_WITH_SQLITE=OFF)"));
+#endif
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -244,7 +299,8 @@ int main(int argc, char *argv[])
     if (qEnvironmentVariableIsEmpty("QT_LOGGING_RULES"))
         QLoggingCategory::setFilterRules(QStringLiteral("qtpush.*.info=true"));
 
-    PushServer server(PushRegistry::global());
+    std::unique_ptr<PushRegistry> storedRegistry = openStore(settings.text(QStringLiteral("store")));
+    PushServer server(storedRegistry ? storedRegistry.get() : PushRegistry::global());
     server.setSecret(settings.text(QStringLiteral("secret")).toUtf8());
     server.setAllowInsecureRemote(parser.isSet(QStringLiteral("allow-insecure-remote"))
                                   || qEnvironmentVariableIntValue("QTPUSH_ALLOW_INSECURE_REMOTE")

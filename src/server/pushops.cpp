@@ -8,6 +8,8 @@
 #include <QtCore/QJsonObject>
 #include <QtCore/QStringDecoder>
 
+#include <cmath>
+
 namespace PushOps {
 
 namespace {
@@ -48,7 +50,8 @@ std::optional<QVariant> decodePushBody(const QByteArray &contentType, const QByt
     return data;
 }
 
-std::optional<QVariant> decodeClientFrame(const QByteArray &utf8, QString *problem)
+std::optional<QVariant> decodeClientFrame(const QByteArray &utf8, QString *problem,
+                                          QJsonValue *ref)
 {
     const std::optional<QJsonObject> frame = frameObject(utf8, problem);
     if (!frame)
@@ -58,6 +61,17 @@ std::optional<QVariant> decodeClientFrame(const QByteArray &utf8, QString *probl
         *problem = QStringLiteral("expected {\"op\":\"push\",\"data\":...}");
         return std::nullopt;
     }
+    // protocol.md: Acknowledged pushes. A bounded string or an exact integer, echoed as given.
+    const QJsonValue given = frame->value(QStringLiteral("ref"));
+    const bool isInteger = given.isDouble() && std::abs(given.toDouble()) <= 9007199254740991.0
+            && given.toDouble() == std::trunc(given.toDouble());
+    if (!given.isUndefined() && !isInteger
+        && !(given.isString() && given.toString().toUtf8().size() <= 64)) {
+        *problem = QStringLiteral("ref must be a string of at most 64 bytes or an integer");
+        return std::nullopt;
+    }
+    if (ref)
+        *ref = given;
     return frame->value(QStringLiteral("data")).toVariant();
 }
 

@@ -6,6 +6,7 @@
 // (tests/fuzz/fuzz_pushbody, tests/fuzz/fuzz_websocketop). Not installed.
 
 #include <QtCore/QByteArray>
+#include <QtCore/QJsonValue>
 #include <QtCore/QString>
 #include <QtCore/QVariant>
 
@@ -21,9 +22,11 @@ std::optional<QVariant> decodePushBody(const QByteArray &contentType, const QByt
                                        QString *problem);
 
 //! The data of a text frame on a client's WebSocket, {"op":"push","data":DATA} (protocol.md:
-//! Pushing); other members are ignored. Returns nullopt, and in \a problem the reason, for
-//! anything else.
-std::optional<QVariant> decodeClientFrame(const QByteArray &utf8, QString *problem);
+//! Pushing), with an optional "ref" (a string of at most 64 bytes or an integer, set in \a ref;
+//! undefined when absent) that asks for an ack; other members are ignored. Returns nullopt, and
+//! in \a problem the reason, for anything else.
+std::optional<QVariant> decodeClientFrame(const QByteArray &utf8, QString *problem,
+                                          QJsonValue *ref = nullptr);
 
 //! Whether \a data, which came in a frame of \a frameBytes, is within \a limit bytes: the limit
 //! is on the data, as for an HTTP body, and only a frame near it is measured exactly.

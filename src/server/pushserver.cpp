@@ -5,6 +5,7 @@
 #include <QtPush/pushregistry.h>
 #include <QtPush/pushserver.h>
 
+#include "pushclock_p.h"
 #include "pushserver_p.h"
 #include "pushserverlogging_p.h"
 
@@ -92,6 +93,8 @@ bool PushServer::listen(const QHostAddress &address, quint16 port)
         d->listener.reset();
         return false;
     }
+    if (!std::exchange(d->adoptedRecovered, true)) // now that the settings are set
+        d->sessions.adoptRecovered(PushClock::steadyMs());
     d->shuttingDown = false;
     d->housekeepingTimer.start();
     qCInfo(lcPushServer, "listening on %s port %u", qUtf8Printable(serverAddress().toString()),

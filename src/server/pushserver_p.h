@@ -88,6 +88,7 @@ public:
     PushServer::Error error = PushServer::NoError;
     QString errorString;
     bool shuttingDown = false;
+    bool adoptedRecovered = false; // the sessions a durable broker recovered (first listen())
 
     PushMetrics counters;
     PushConnections connections;

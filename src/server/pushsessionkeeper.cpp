@@ -2,6 +2,7 @@
 #include "pushsessionkeeper_p.h"
 
 #include "pushclock_p.h"
+#include "pushregistry_p.h"
 #include "pushserverlogging_p.h"
 #include "pushserversettings_p.h"
 
@@ -16,19 +17,44 @@ PushSessionKeeper::PushSessionKeeper(PushRegistry *registry, const PushServerSet
     : m_registry(registry), m_settings(settings)
 { }
 
+void PushSessionKeeper::adoptRecovered(qint64 now)
+{
+    // Sessions this server made before a restart (a durable broker kept them): they get the
+    // settings as they are now, and expire as if made by this run.
+    const QStringList keys
+            = PushRegistryPrivate::get(m_registry)->keysWithFlag(PushBroker::ServerMade);
+    for (const QString &key : keys) {
+        PushSession *session = m_registry->findSession(key);
+        if (!session)
+            continue;
+        m_created.insert(key);
+        applySettings(session);
+        review(key, now, true);
+    }
+    if (!keys.isEmpty())
+        enforceRetainedBudget(); // measures what they brought back
+}
+
+void PushSessionKeeper::applySettings(PushSession *session) const
+{
+    session->setMaxBuffer(m_settings.clientBuffer);
+    session->setMaxBufferBytes(m_settings.clientBufferBytes);
+    session->setRetainedMessages(m_settings.retainedMessages);
+    session->setRetentionPeriod(m_settings.retentionPeriodMs);
+    session->setMaxRetainedBytes(m_settings.maxRetainedBytes);
+}
+
 PushSession *PushSessionKeeper::sessionForWrite(const QString &sessionKey)
 {
     if (PushSession *existing = m_registry->findSession(sessionKey))
         return existing;
     // The server's settings apply to the sessions it creates; an application's own stay as set.
-    PushSession *session = m_registry->session(sessionKey);
+    // Marked as made by the server, so that a durable broker remembers it may expire it.
+    PushSession *session = PushRegistryPrivate::get(m_registry)->session(sessionKey,
+                                                                         PushBroker::ServerMade);
     if (session) {
         m_created.insert(sessionKey);
-        session->setMaxBuffer(m_settings.clientBuffer);
-        session->setMaxBufferBytes(m_settings.clientBufferBytes);
-        session->setRetainedMessages(m_settings.retainedMessages);
-        session->setRetentionPeriod(m_settings.retentionPeriodMs);
-        session->setMaxRetainedBytes(m_settings.maxRetainedBytes);
+        applySettings(session);
     }
     return session;
 }
@@ -129,7 +155,7 @@ void PushSessionKeeper::review(const QString &sessionKey, qint64 now, bool chang
     session->messagesAfter(lastId, &oldestRetained); // prunes by age; copies nothing
     if (oldestRetained > lastId) {
         forget(sessionKey);
-        m_registry->deleteSession(sessionKey);
+        PushRegistryPrivate::get(m_registry)->release(sessionKey);
         return;
     }
     // Its newest message came by its last change, so all it retains has aged out one period

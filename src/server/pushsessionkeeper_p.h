@@ -32,6 +32,10 @@ class PushSessionKeeper
 public:
     PushSessionKeeper(PushRegistry *registry, const PushServerSettings &settings);
 
+    //! Takes on the sessions a durable broker recovered that a server made (PushBroker::
+    //! ServerMade): the current settings, review and expiry. Once, at the server's start.
+    void adoptRecovered(qint64 now);
+
     //! The session \a sessionKey, made with the server's settings when it does not exist; null
     //! when the registry cannot make it.
     PushSession *sessionForWrite(const QString &sessionKey);
@@ -51,6 +55,7 @@ private:
     //! Measures what all sessions retain and, past maxRetainedBytes, trims the largest.
     void enforceRetainedBudget();
     void forget(const QString &sessionKey);
+    void applySettings(PushSession *session) const;
 
     PushRegistry *const m_registry;
     const PushServerSettings &m_settings;

@@ -168,7 +168,8 @@ void PushWebSocketTransport::onTextMessage(const QByteArray &utf8)
     if (!attachment())
         return;
     QString problem;
-    const std::optional<QVariant> data = PushOps::decodeClientFrame(utf8, &problem);
+    QJsonValue ref;
+    const std::optional<QVariant> data = PushOps::decodeClientFrame(utf8, &problem, &ref);
     if (!data) {
         refuse(PushWire::Refusal::BadRequest, problem);
         return;
@@ -183,14 +184,24 @@ void PushWebSocketTransport::onTextMessage(const QByteArray &utf8)
         return;
     }
     m_host->push({attachment()->sessionKey, *data, &m_limiter}, this,
-                 [this](const PushPushOutcome &outcome) { onPushed(outcome); });
+                 [this, ref](const PushPushOutcome &outcome) { onPushed(outcome, ref); });
 }
 
-void PushWebSocketTransport::onPushed(const PushPushOutcome &outcome)
+void PushWebSocketTransport::onPushed(const PushPushOutcome &outcome, const QJsonValue &ref)
 {
-    // The sender's echo comes as any client's message; only a refusal is answered here.
-    if (outcome.refusal)
-        refuse(*outcome.refusal, outcome.why);
+    if (ref.isUndefined()) {
+        // The sender's echo comes as any client's message; only a refusal is answered here.
+        if (outcome.refusal)
+            refuse(*outcome.refusal, outcome.why);
+        return;
+    }
+    // Asked for an ack: it says the id once stored, or why not, and the connection stays.
+    if (outcome.refusal) {
+        m_host->metrics().countRefusal(*outcome.refusal);
+        sendText(PushWire::ackErrorFrame(ref, *outcome.refusal, outcome.why));
+    } else {
+        sendText(PushWire::ackFrame(ref, outcome.id));
+    }
 }
 
 void PushWebSocketTransport::refuse(PushWire::Refusal refusal, const QString &message,

@@ -10,6 +10,8 @@
 #include "pushwebsocketframing_p.h"
 #include "pushwire_p.h"
 
+#include <QtCore/QJsonValue>
+
 #include <functional>
 
 class PushConnectionIo;
@@ -74,7 +76,7 @@ private:
     void sendNow(const QByteArray &frame);
     void sendClose(int code, QByteArrayView reason);
     void stopStreaming();
-    void onPushed(const PushPushOutcome &outcome);
+    void onPushed(const PushPushOutcome &outcome, const QJsonValue &ref);
 
     PushConnectionIo *m_io; // a child
     PushWebSocket::Parser m_parser;

@@ -108,6 +108,24 @@ QByteArray errorBody(Refusal refusal, const QString &message)
             .toJson(QJsonDocument::Compact);
 }
 
+QByteArray ackFrame(const QJsonValue &ref, quint64 id)
+{
+    return QJsonDocument(QJsonObject{{QStringLiteral("type"), QStringLiteral("ack")},
+                                     {QStringLiteral("ref"), ref},
+                                     {QStringLiteral("id"), double(id)}})
+            .toJson(QJsonDocument::Compact);
+}
+
+QByteArray ackErrorFrame(const QJsonValue &ref, Refusal refusal, const QString &message)
+{
+    const QJsonObject error{{QStringLiteral("code"), QString::fromLatin1(row(refusal).code)},
+                            {QStringLiteral("message"), message}};
+    return QJsonDocument(QJsonObject{{QStringLiteral("type"), QStringLiteral("ack")},
+                                     {QStringLiteral("ref"), ref},
+                                     {QStringLiteral("error"), error}})
+            .toJson(QJsonDocument::Compact);
+}
+
 QByteArray encodeJson(const QVariant &value)
 {
     // QJsonDocument holds only objects and arrays: wrap any value in an array, then unwrap.

@@ -7,6 +7,7 @@
 #include "pushprotocol_p.h"
 
 #include <QtCore/QByteArray>
+#include <QtCore/QJsonValue>
 #include <QtCore/QString>
 #include <QtCore/QVariant>
 
@@ -59,5 +60,9 @@ QByteArray messageFrame(quint64 id, const QByteArray &sessionJson, const QByteAr
 QByteArray helloFrame(const QByteArray &sessionJson, quint64 epoch, quint64 lastId);
 //! {"type":"gap","from":FROM,"to":TO}
 QByteArray gapFrame(quint64 from, quint64 to);
+//! {"type":"ack","ref":REF,"id":ID}: a WebSocket push with a ref was stored as message ID.
+QByteArray ackFrame(const QJsonValue &ref, quint64 id);
+//! {"type":"ack","ref":REF,"error":{"code":..,"message":..}}: it was refused; nothing pushed.
+QByteArray ackErrorFrame(const QJsonValue &ref, Refusal refusal, const QString &message);
 
 } // namespace PushWire

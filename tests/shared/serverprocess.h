@@ -15,9 +15,14 @@
 class ServerProcess
 {
 public:
-    explicit ServerProcess(const QString &program = QStringLiteral(QTPUSH_SERVER_PROGRAM))
+    //! \a wrapper, if any, runs the server (e.g. setpriv to run it as another user).
+    explicit ServerProcess(const QStringList &wrapper = {})
+        : m_wrapper(wrapper.mid(1))
     {
-        m_process.setProgram(program);
+        m_process.setProgram(wrapper.isEmpty() ? QStringLiteral(QTPUSH_SERVER_PROGRAM)
+                                               : wrapper.first());
+        if (!wrapper.isEmpty())
+            m_wrapper.append(QStringLiteral(QTPUSH_SERVER_PROGRAM));
         // Quiet logs, so that the one line a refusal prints is easy to find and the pipe never
         // fills while a load runs.
         QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
@@ -32,7 +37,8 @@ public:
     {
         m_errors.clear();
         port = 0;
-        m_process.setArguments(QStringList{QStringLiteral("--port"), QStringLiteral("0")}
+        m_process.setArguments(m_wrapper
+                               + QStringList{QStringLiteral("--port"), QStringLiteral("0")}
                                + arguments);
         m_process.start();
         if (!m_process.waitForStarted(30000))
@@ -104,6 +110,7 @@ public:
     quint16 port = 0;
 
 private:
+    QStringList m_wrapper; // its arguments, then the server's path
     QProcess m_process;
     QByteArray m_errors;
 };

@@ -98,7 +98,7 @@ private Q_SLOTS:
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
         const QStringList arguments{
-                QStringLiteral("--store"), QStringLiteral("sqlite:") + dir.filePath("push.db"),
+                QStringLiteral("--store"), QStringLiteral("sqlite:") + dir.filePath(QStringLiteral("push.db")),
                 QStringLiteral("--retain-messages"), QStringLiteral("16000000"),
                 QStringLiteral("--retain-seconds"), QStringLiteral("0"),
                 QStringLiteral("--client-buffer"), QStringLiteral("1000000")};
