@@ -11,6 +11,7 @@
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 #include <QtNetwork/QTcpSocket>
+#include <QtWebSockets/QWebSocket>
 
 #include <optional>
 
@@ -96,3 +97,28 @@ inline QList<QJsonObject> pullAll(quint16 port, const QByteArray &session, quint
     *ok = true;
     return frames;
 }
+
+//! The frames a WebSocket client receives, hello first.
+class WsClient : public QObject
+{
+public:
+    explicit WsClient(const QUrl &url)
+    {
+        connect(&socket, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
+            frames.append(QJsonDocument::fromJson(text.toUtf8()).object());
+        });
+        socket.open(url);
+    }
+    ~WsClient() override { socket.abort(); }
+    QList<QJsonObject> messages() const
+    {
+        QList<QJsonObject> result;
+        for (const QJsonObject &frame : frames) {
+            if (!frame.contains(QLatin1String("type")))
+                result.append(frame);
+        }
+        return result;
+    }
+    QWebSocket socket;
+    QList<QJsonObject> frames;
+};

@@ -9,7 +9,6 @@
 
 #include <QtCore/QTemporaryDir>
 #include <QtTest/QtTest>
-#include <QtWebSockets/QWebSocket>
 
 namespace {
 
@@ -22,31 +21,6 @@ int numberOf(const QJsonObject &frame)
 {
     return frame.value(QLatin1String("data"))[QLatin1String("n")].toInt();
 }
-
-//! The frames a WebSocket client receives, hello first.
-class WsClient : public QObject
-{
-public:
-    explicit WsClient(const QUrl &url)
-    {
-        connect(&socket, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
-            frames.append(QJsonDocument::fromJson(text.toUtf8()).object());
-        });
-        socket.open(url);
-    }
-    ~WsClient() override { socket.abort(); }
-    QList<QJsonObject> messages() const
-    {
-        QList<QJsonObject> result;
-        for (const QJsonObject &frame : frames) {
-            if (!frame.contains(QLatin1String("type")))
-                result.append(frame);
-        }
-        return result;
-    }
-    QWebSocket socket;
-    QList<QJsonObject> frames;
-};
 
 //! The events of an SSE stream, parsed from a raw connection (hello first).
 class SseClient : public RawConnection
