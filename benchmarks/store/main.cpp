@@ -220,7 +220,8 @@ std::pair<double, double> measureStartup(const QString &path, int sessions)
         auto store = std::make_unique<PushSqliteStore>(path, PushSqliteOptions());
         QList<PushStoredSession> recovered;
         QHash<QString, PushSqliteSessionRow> rows;
-        if (!store->open() || !store->recover(&recovered, &rows, QDateTime::currentMSecsSinceEpoch()))
+        if (!store->open()
+            || !store->recover(&recovered, &rows, QDateTime::currentMSecsSinceEpoch()))
             fail(qPrintable(store->errorString()));
         if (recovered.size() != sessions || recovered.constLast().position.id != 5
             || recovered.constLast().retained.size() != 5)
@@ -252,15 +253,14 @@ int main(int argc, char **argv)
                                            QStringLiteral("Pusher counts, comma-separated."),
                                            QStringLiteral("list"), QStringLiteral("1,64"));
     const QCommandLineOption secondsOption(QStringLiteral("seconds"),
-                                           QStringLiteral("Seconds per run."),
-                                           QStringLiteral("s"), QStringLiteral("3"));
+                                           QStringLiteral("Seconds per run."), QStringLiteral("s"),
+                                           QStringLiteral("3"));
     const QCommandLineOption runsOption(QStringLiteral("runs"), QStringLiteral("Runs per cell."),
                                         QStringLiteral("n"), QStringLiteral("3"));
     const QCommandLineOption startupOption(QStringLiteral("startup"),
                                            QStringLiteral("Session counts for start-up, "
                                                           "comma-separated (0: skip)."),
-                                           QStringLiteral("list"),
-                                           QStringLiteral("10000,100000"));
+                                           QStringLiteral("list"), QStringLiteral("10000,100000"));
     parser.addOptions({quick, pushersOption, secondsOption, runsOption, startupOption});
     parser.process(app);
     const bool isQuick = parser.isSet(quick);

@@ -34,21 +34,27 @@ void tst_PushSqliteBroker::fromUrl_data()
     QTest::addColumn<QString>("why");
     const int full = int(PushSqliteBroker::Synchronous::Full);
     const int normal = int(PushSqliteBroker::Synchronous::Normal);
-    QTest::newRow("file") << "sqlite:/var/lib/q.db" << "/var/lib/q.db" << full << 0ll << "";
-    QTest::newRow("relative") << "sqlite:q.db" << "q.db" << full << 0ll << "";
-    QTest::newRow("normal") << "sqlite:q.db?sync=normal" << "q.db" << normal << 0ll << "";
-    QTest::newRow("both") << "sqlite:q.db?sync=full&max_size=65536" << "q.db" << full << 65536ll
-                          << "";
-    QTest::newRow("no file") << "sqlite:" << "" << full << 0ll << "no file name";
-    QTest::newRow("no file, options") << "sqlite:?sync=full" << "" << full << 0ll
-                                      << "no file name";
-    QTest::newRow("other scheme") << "redis:x" << "" << full << 0ll << "no sqlite: scheme";
-    QTest::newRow("bad sync") << "sqlite:q.db?sync=off" << "" << full << 0ll
-                              << "unknown option \"sync=off\"";
-    QTest::newRow("bad size") << "sqlite:q.db?max_size=-1" << "" << full << 0ll
+    QTest::newRow("file") << "sqlite:/var/lib/q.db"
+                          << "/var/lib/q.db" << full << 0ll << "";
+    QTest::newRow("relative") << "sqlite:q.db"
+                              << "q.db" << full << 0ll << "";
+    QTest::newRow("normal") << "sqlite:q.db?sync=normal"
+                            << "q.db" << normal << 0ll << "";
+    QTest::newRow("both") << "sqlite:q.db?sync=full&max_size=65536"
+                          << "q.db" << full << 65536ll << "";
+    QTest::newRow("no file") << "sqlite:"
+                             << "" << full << 0ll << "no file name";
+    QTest::newRow("no file, options") << "sqlite:?sync=full"
+                                      << "" << full << 0ll << "no file name";
+    QTest::newRow("other scheme") << "redis:x"
+                                  << "" << full << 0ll << "no sqlite: scheme";
+    QTest::newRow("bad sync") << "sqlite:q.db?sync=off"
+                              << "" << full << 0ll << "unknown option \"sync=off\"";
+    QTest::newRow("bad size") << "sqlite:q.db?max_size=-1"
+                              << "" << full << 0ll
                               << "max_size \"-1\" is not a positive byte count";
-    QTest::newRow("unknown") << "sqlite:q.db?cache=1" << "" << full << 0ll
-                             << "unknown option \"cache=1\"";
+    QTest::newRow("unknown") << "sqlite:q.db?cache=1"
+                             << "" << full << 0ll << "unknown option \"cache=1\"";
 }
 
 void tst_PushSqliteBroker::fromUrl()
@@ -125,7 +131,8 @@ void tst_PushSqliteBroker::openFailureNamesTheFile()
     QVERIFY(dir.isValid());
     const QString path = dir.filePath(QStringLiteral("missing/store.db"));
     PushSqliteBroker broker(path);
-    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("^broker error: cannot open store")));
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("^broker error: cannot open store")));
     QVERIFY(!broker.open());
     QVERIFY(!broker.isOpen());
     QCOMPARE(broker.error(), PushBroker::ReadOnly);

@@ -87,8 +87,8 @@ Opened openStore(const QString &path, RecordingHandler *handler, PushSqliteOptio
     Opened opened;
     auto store = std::make_unique<PushSqliteStore>(path, options);
     QHash<QString, PushSqliteSessionRow> rows;
-    if (!store->open() || !store->recover(&opened.recovered, &rows,
-                                          QDateTime::currentMSecsSinceEpoch())) {
+    if (!store->open()
+        || !store->recover(&opened.recovered, &rows, QDateTime::currentMSecsSinceEpoch())) {
         opened.error = store->error();
         opened.errorString = store->errorString();
         return opened;
@@ -336,8 +336,8 @@ void tst_PushSqliteStore::deletedSessionsStayDeleted()
         QVERIFY(first.writer->append(QStringLiteral("kept"), 2, message(id)));
         QVERIFY(first.writer->append(QStringLiteral("again"), 3, message(id)));
     }
-    for (const auto &[name, epoch] : {std::pair{QStringLiteral("gone"), 1},
-                                      std::pair{QStringLiteral("again"), 3}}) {
+    for (const auto &[name, epoch] :
+         {std::pair{QStringLiteral("gone"), 1}, std::pair{QStringLiteral("again"), 3}}) {
         PushSqliteOp remove;
         remove.kind = PushSqliteOp::Remove;
         remove.key = name;
@@ -367,23 +367,24 @@ void tst_PushSqliteStore::payloadRoundTrip()
 {
     const QString nul = QStringLiteral("a") + QChar(0) + QStringLiteral("b");
     const QVariantList payloads = {
-        QVariantMap{{QStringLiteral("text"), QStringLiteral("hello")},
-                    {QStringLiteral("list"), QVariantList{1, 2.5, true, QVariant::fromValue(nullptr)}},
-                    {QStringLiteral("nested"),
-                     QVariantMap{{QStringLiteral("deeper"),
-                                  QVariantList{QVariantMap{{QStringLiteral("x"), -1}}}}}}},
-        QVariant(std::numeric_limits<qint64>::min()),
-        QVariant(std::numeric_limits<qint64>::max()),
-        QVariant(0.1),
-        QVariant(-1e308),
-        QVariant(2.0),
-        QVariant(nul),
-        QVariant(QStringLiteral("emoji \U0001F600 and \u00e9")),
-        QVariant(QString()),
-        QVariant(false),
-        QVariant(QByteArray("\x00\x01\xff", 3)),
-        QVariantList{},
-        QVariantMap{},
+            QVariantMap{{QStringLiteral("text"), QStringLiteral("hello")},
+                        {QStringLiteral("list"),
+                         QVariantList{1, 2.5, true, QVariant::fromValue(nullptr)}},
+                        {QStringLiteral("nested"),
+                         QVariantMap{{QStringLiteral("deeper"),
+                                      QVariantList{QVariantMap{{QStringLiteral("x"), -1}}}}}}},
+            QVariant(std::numeric_limits<qint64>::min()),
+            QVariant(std::numeric_limits<qint64>::max()),
+            QVariant(0.1),
+            QVariant(-1e308),
+            QVariant(2.0),
+            QVariant(nul),
+            QVariant(QStringLiteral("emoji \U0001F600 and \u00e9")),
+            QVariant(QString()),
+            QVariant(false),
+            QVariant(QByteArray("\x00\x01\xff", 3)),
+            QVariantList{},
+            QVariantMap{},
     };
     RecordingHandler handler;
     Opened first = openStore(m_path, &handler);
@@ -425,7 +426,8 @@ void tst_PushSqliteStore::fullQuotaRefusesThenRecovers()
         QMutexLocker locker(&statesMutex);
         states.append({writable, error});
     };
-    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("no space left for store")));
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("no space left for store")));
     opened.writer->start();
     opened.writer->enqueue(createOp(key, 5, 100000));
     const QString padding(1000, QLatin1Char('x'));
@@ -482,13 +484,13 @@ void tst_PushSqliteStore::badFiles_data()
                                   << "is corrupt .*; restore a backup or move it aside" << true;
     QTest::newRow("future schema") << "future" << int(PushBroker::UnsupportedVersion)
                                    << "has schema version 99; this qtpush reads up to 1" << true;
-    QTest::newRow("foreign database") << "foreign" << int(PushBroker::NotAStore)
-                                      << "is not a qtpush store" << true;
-    QTest::newRow("locked") << "locked" << int(PushBroker::Locked)
-                            << "is in use by another process" << true;
+    QTest::newRow("foreign database")
+            << "foreign" << int(PushBroker::NotAStore) << "is not a qtpush store" << true;
+    QTest::newRow("locked") << "locked" << int(PushBroker::Locked) << "is in use by another process"
+                            << true;
     QTest::newRow("read-only") << "readonly" << int(PushBroker::ReadOnly) << "is read-only" << true;
-    QTest::newRow("missing directory") << "nodir" << int(PushBroker::ReadOnly)
-                                       << "cannot open store .*nodir" << false;
+    QTest::newRow("missing directory")
+            << "nodir" << int(PushBroker::ReadOnly) << "cannot open store .*nodir" << false;
 }
 
 void tst_PushSqliteStore::badFiles()
@@ -538,14 +540,15 @@ void tst_PushSqliteStore::badFiles()
     } else if (kind == QLatin1String("locked")) {
         QVERIFY(makeStore(1));
         QCOMPARE(sqlite3_open(QFile::encodeName(path).constData(), &holder), SQLITE_OK);
-        QCOMPARE(sqlite3_exec(holder, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; "
-                                      "SELECT count(*) FROM sessions;",
+        QCOMPARE(sqlite3_exec(holder,
+                              "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; "
+                              "SELECT count(*) FROM sessions;",
                               nullptr, nullptr, nullptr),
                  SQLITE_OK);
     } else if (kind == QLatin1String("readonly")) {
         QVERIFY(makeStore(1));
-        QVERIFY(QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::ReadGroup
-                                                    | QFileDevice::ReadOther));
+        QVERIFY(QFile::setPermissions(
+                path, QFileDevice::ReadOwner | QFileDevice::ReadGroup | QFileDevice::ReadOther));
         QFile probe(path);
         if (probe.open(QIODevice::ReadWrite)) // root writes anyway
             QSKIP("this user can write a 0444 file (root); tst_pushstorefiles covers a read-only "
