@@ -251,6 +251,7 @@ void PushSqliteWriter::commitBatch(QList<PushSqliteOp> &batch)
                 ok = m_store->updateRetention(row->rowId, op.retention);
                 row->retention = op.retention;
                 m_countDirty.insert(op.key);
+                scheduleAge(op.key, *row); // a period set or changed after the first messages
             }
             break;
         case PushSqliteOp::Trim:
