@@ -4,8 +4,6 @@
 #include "pushbroker_p.h"
 #include "pushcorelogging_p.h"
 
-#include <QtCore/QThread>
-
 PushBroker::PushBroker(QObject *parent) : QObject(parent), d(std::make_unique<PushBrokerPrivate>())
 { }
 
@@ -72,25 +70,20 @@ void PushBroker::setError(Error error, const QString &message)
     }
     if (error != NoError)
         qCWarning(lcPushCore).noquote() << "broker error:" << message;
-    if (thread() == QThread::currentThread()) {
-        Q_EMIT errorOccurred(error);
-    } else {
-        // Queued to the broker's thread; dropped if the broker is deleted first.
-        QMetaObject::invokeMethod(
-                this, [this, error] { Q_EMIT errorOccurred(error); }, Qt::QueuedConnection);
-    }
+    // Always queued, also from the broker's own thread: a broker may call this inside append(),
+    // with a session's mutex held, where a slot that pushes would deadlock. Dropped if the
+    // broker is deleted first.
+    QMetaObject::invokeMethod(
+            this, [this, error] { Q_EMIT errorOccurred(error); }, Qt::QueuedConnection);
 }
 
 void PushBroker::setWritable(bool writable)
 {
     if (d->writable.exchange(writable) == writable)
         return;
-    if (thread() == QThread::currentThread()) {
-        Q_EMIT writableChanged(writable);
-    } else {
-        QMetaObject::invokeMethod(
-                this, [this, writable] { Q_EMIT writableChanged(writable); }, Qt::QueuedConnection);
-    }
+    // Queued, as in setError(): isWritable() answers at once, the signal follows.
+    QMetaObject::invokeMethod(
+            this, [this, writable] { Q_EMIT writableChanged(writable); }, Qt::QueuedConnection);
 }
 
 PushBrokerHandler *PushBroker::handler() const

@@ -143,9 +143,11 @@ Q_SIGNALS:
 protected:
     explicit PushBroker(QObject *parent = nullptr);
 
-    //! Records an error; emits errorOccurred() in the broker's thread if it changed. Any thread.
+    //! Records an error; emits errorOccurred() in the broker's thread if it changed. Any thread,
+    //! also inside append(): the signal is always queued, never emitted from inside the call.
     void setError(Error error, const QString &message);
-    //! Emits writableChanged() in the broker's thread if it changed. Any thread.
+    //! Emits writableChanged() in the broker's thread if it changed (queued, as setError()).
+    //! isWritable() says the new value at once. Any thread.
     void setWritable(bool writable);
     //! The registry that took the broker; null before. Valid until closeBackend() returns.
     PushBrokerHandler *handler() const;

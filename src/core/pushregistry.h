@@ -36,7 +36,9 @@ public:
     explicit PushRegistry(QObject *parent = nullptr);
     //! A registry whose ids, epochs and history live in \a broker, which must be open
     //! (PushBroker::open()); the sessions it recovered exist at once. The registry owns the
-    //! broker and closes it first when it is destroyed.
+    //! broker and closes it first when it is destroyed. A null broker gives a PushMemoryBroker;
+    //! so does a closed one, with a critical message (the registry never opens a store itself:
+    //! open() is where its owner learns why it failed), so compare broker() with it.
     explicit PushRegistry(std::unique_ptr<PushBroker> broker, QObject *parent = nullptr);
     ~PushRegistry() override;
 

@@ -19,7 +19,9 @@ class PushSessionPrivate;
     push() stores the message once (a QVariant is implicitly shared) and queues it for every
     client of the session; it never waits for a slow client. Clients streaming in the pusher's
     thread receive it before push() returns, as with a direct connection; clients in other threads
-    are woken once per thread and batch, not once per message.
+    are woken once per thread and batch, not once per message. With a Durable broker
+    (PushRegistry::broker()) every client receives it only once it is stored, through its
+    thread's inbox: in the pusher's thread too, on a later event-loop turn.
 
     Ownership: a PushRegistry owns its sessions; PushRegistry::deleteSession() or deleteSelf()
     deletes one with deleteLater(). The session lives in the registry's thread.
@@ -130,7 +132,11 @@ public:
     int count() const;
 
     //! Queues \a message for every client and returns its id: positive and strictly increasing
-    //! within the session. Never blocks; returns 0 (with a warning) on a deleted session.
+    //! within the session. Never blocks; returns 0 on a deleted session (with a warning), when
+    //! the registry's broker refuses the message (PushBroker::isWritable() false; nothing was
+    //! queued and no id taken) or when a remote broker numbers it (use publish() to learn the
+    //! id). With a Durable broker the id is given at once but clients receive the message only
+    //! once it is stored (see publish()).
     quint64 push(const QVariant &message);
     //! As push(message), with what \a message costs in memory, in \a bytes, counted by the
     //! caller against maxBufferBytes and maxRetainedBytes. push(message) counts
@@ -151,11 +157,13 @@ public:
     //! About how many bytes of memory \a message holds: the QVariant and, for strings, byte
     //! arrays, lists and maps nested in it, their heap blocks. Thread-safe.
     static qint64 estimateBytes(const QVariant &message);
-    //! The id of the newest message pushed, 0 before the first.
+    //! The id of the newest message clients can see, 0 before the first. With a Durable broker,
+    //! the newest stored one: push() may have given higher ids already.
     quint64 lastMessageId() const;
-    //! A random number fixed for the session's lifetime. Message ids compare only within one
-    //! epoch: a session deleted and made again, or made again by a restarted process, counts
-    //! from 1 under a new epoch. Thread-safe.
+    //! A random number fixed for the session's lifetime, drawn by the registry's broker. Message
+    //! ids compare only within one epoch: a session deleted and made again counts from 1 under
+    //! a new epoch, and so does one made again by a restarted process unless the broker is
+    //! Durable (then the session, its epoch and its ids survive). Thread-safe.
     quint64 epoch() const;
 
     //! Removes the session from its registry (PushRegistry::deleteSession()).

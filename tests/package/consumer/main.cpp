@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Uses every row of the Go package's API, as QtPush spells it, through the installed headers.
 #include <QtPush/pushclient.h>
+#include <QtPush/pushmemorybroker.h>
 #include <QtPush/pushregistry.h>
 #include <QtPush/pushremoteclient.h>
 #include <QtPush/pushserver.h>
@@ -85,6 +86,15 @@ int main(int argc, char *argv[])
     check(!registry->exists(QStringLiteral("alice")), "DeleteSession");
     QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
     check(tracked.isNull(), "session deleted");
+
+    // A registry given its broker (pushbroker.h, pushmemorybroker.h), and publish()'s receipt.
+    auto broker = std::make_unique<PushMemoryBroker>();
+    check(broker->open(), "PushBroker::open");
+    PushRegistry own(std::move(broker));
+    const QFuture<PushReceipt> receipt = own.session(QStringLiteral("s"))->publish(7);
+    check(receipt.isFinished() && receipt.result().id == 1
+                  && receipt.result().error == PushBroker::NoError,
+          "publish");
 
     // The server and client libraries link and work from the installed package too.
     PushServer server(registry);
