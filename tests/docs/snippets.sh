@@ -132,6 +132,7 @@ EOF
         cat >>"$project/CMakeLists.txt" <<EOF
 add_executable(snippet_$n snippet_$n.cpp)
 target_link_libraries(snippet_$n PRIVATE QtPush::Core QtPush::Server QtPush::Client
+                                         \$<TARGET_NAME_IF_EXISTS:QtPush::SqliteBroker>
                                          Qt6::Core Qt6::Network)
 EOF
     done

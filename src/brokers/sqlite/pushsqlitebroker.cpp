@@ -62,8 +62,8 @@ std::unique_ptr<PushSqliteBroker> PushSqliteBroker::fromUrl(const QString &url,
             bool ok = false;
             const qint64 bytes = value.toLongLong(&ok);
             if (!ok || bytes <= 0)
-                return refuse(QStringLiteral("max_size \"%1\" is not a positive byte count")
-                                      .arg(value));
+                return refuse(
+                        QStringLiteral("max_size \"%1\" is not a positive byte count").arg(value));
             broker->setMaxSize(bytes);
         } else {
             return refuse(QStringLiteral("unknown option \"%1\"").arg(item));
@@ -87,7 +87,8 @@ void PushSqliteBroker::setSynchronous(Synchronous synchronous)
 {
     QMutexLocker locker(&d->mutex);
     if (d->writer)
-        qCWarning(lcPushSqlite) << "PushSqliteBroker::setSynchronous: takes effect at the next open";
+        qCWarning(lcPushSqlite)
+                << "PushSqliteBroker::setSynchronous: takes effect at the next open";
     d->options.syncFull = synchronous == Synchronous::Full;
 }
 

@@ -43,7 +43,8 @@ void applyRetention(PushStoredSession *session, qint64 nowMs)
     if (retained.size() - first > retention.messages)
         first = retained.size() - std::max(0, retention.messages);
     if (retention.periodMs > 0) {
-        while (first < retained.size() && retained.at(first).pushedAtMs < nowMs - retention.periodMs)
+        while (first < retained.size()
+               && retained.at(first).pushedAtMs < nowMs - retention.periodMs)
             ++first;
     }
     if (retention.bytes > 0) {

@@ -16,26 +16,26 @@ namespace {
 // Schema v1 (docs/server.md, "Store format"). application_id and user_version live in the file
 // header, so a foreign or newer file is told apart before anything is written.
 const char *const schemaV1[] = {
-    "CREATE TABLE sessions ("
-    " session_id INTEGER PRIMARY KEY,"
-    " key_string TEXT NOT NULL UNIQUE,"
-    " key BLOB NOT NULL,"
-    " epoch INTEGER NOT NULL,"
-    " last_id INTEGER NOT NULL,"
-    " retain_messages INTEGER NOT NULL,"
-    " retain_ms INTEGER NOT NULL,"
-    " retain_bytes INTEGER NOT NULL,"
-    " flags INTEGER NOT NULL DEFAULT 0,"
-    " created_at INTEGER NOT NULL)",
-    "CREATE TABLE messages ("
-    " session_id INTEGER NOT NULL,"
-    " id INTEGER NOT NULL,"
-    " pushed_at INTEGER NOT NULL,"
-    " bytes INTEGER NOT NULL,"
-    " encoding INTEGER NOT NULL DEFAULT 1,"
-    " data BLOB NOT NULL)",
-    "CREATE UNIQUE INDEX messages_by_session ON messages(session_id, id)",
-    "CREATE TABLE meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID",
+        "CREATE TABLE sessions ("
+        " session_id INTEGER PRIMARY KEY,"
+        " key_string TEXT NOT NULL UNIQUE,"
+        " key BLOB NOT NULL,"
+        " epoch INTEGER NOT NULL,"
+        " last_id INTEGER NOT NULL,"
+        " retain_messages INTEGER NOT NULL,"
+        " retain_ms INTEGER NOT NULL,"
+        " retain_bytes INTEGER NOT NULL,"
+        " flags INTEGER NOT NULL DEFAULT 0,"
+        " created_at INTEGER NOT NULL)",
+        "CREATE TABLE messages ("
+        " session_id INTEGER NOT NULL,"
+        " id INTEGER NOT NULL,"
+        " pushed_at INTEGER NOT NULL,"
+        " bytes INTEGER NOT NULL,"
+        " encoding INTEGER NOT NULL DEFAULT 1,"
+        " data BLOB NOT NULL)",
+        "CREATE UNIQUE INDEX messages_by_session ON messages(session_id, id)",
+        "CREATE TABLE meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID",
 };
 
 // One function per step N -> N+1, run in order, each in its own transaction that ends by setting
@@ -119,8 +119,8 @@ bool PushSqliteStore::exec(const char *sql)
 sqlite3_stmt *PushSqliteStore::prepare(const char *sql)
 {
     sqlite3_stmt *statement = nullptr;
-    const int rc = sqlite3_prepare_v3(m_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &statement,
-                                      nullptr);
+    const int rc
+            = sqlite3_prepare_v3(m_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &statement, nullptr);
     if (rc != SQLITE_OK) {
         fail(rc, sql);
         return nullptr;
@@ -190,7 +190,8 @@ bool PushSqliteStore::open()
     // header), so a refused file keeps every byte.
     bool ok = true;
     if (applicationId != ApplicationId && (applicationId != 0 || tables != 0)) {
-        ok = failWith(PushBroker::NotAStore, QStringLiteral("%1 is not a qtpush store").arg(m_path));
+        ok = failWith(PushBroker::NotAStore,
+                      QStringLiteral("%1 is not a qtpush store").arg(m_path));
     } else if (applicationId == ApplicationId && version > SchemaVersion) {
         ok = failWith(PushBroker::UnsupportedVersion,
                       QStringLiteral("store %1 has schema version %2; this qtpush reads up to %3")
@@ -198,7 +199,8 @@ bool PushSqliteStore::open()
                               .arg(version)
                               .arg(SchemaVersion));
     } else if (applicationId == ApplicationId && version < 1) {
-        ok = failWith(PushBroker::NotAStore, QStringLiteral("%1 is not a qtpush store").arg(m_path));
+        ok = failWith(PushBroker::NotAStore,
+                      QStringLiteral("%1 is not a qtpush store").arg(m_path));
     } else if (tables != 0) {
         sqlite3_stmt *check = nullptr;
         rc = sqlite3_prepare_v2(m_db, "PRAGMA quick_check(1)", -1, &check, nullptr);
@@ -254,10 +256,11 @@ bool PushSqliteStore::open()
         }
         ok = (ok && commit()) || (rollback(), false);
     }
-    ok = ok && (m_insertSession = prepare(
-                        "INSERT INTO sessions (key_string, key, epoch, last_id, retain_messages, "
-                        "retain_ms, retain_bytes, flags, created_at) "
-                        "VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8)"))
+    ok = ok
+            && (m_insertSession
+                = prepare("INSERT INTO sessions (key_string, key, epoch, last_id, retain_messages, "
+                          "retain_ms, retain_bytes, flags, created_at) "
+                          "VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8)"))
             && (m_deleteSessionMessages = prepare("DELETE FROM messages WHERE session_id = ?1"))
             && (m_deleteSession = prepare("DELETE FROM sessions WHERE session_id = ?1"))
             && (m_updateRetention = prepare("UPDATE sessions SET retain_messages = ?2, "
@@ -266,7 +269,8 @@ bool PushSqliteStore::open()
             && (m_insertMessage = prepare("INSERT INTO messages (session_id, id, pushed_at, "
                                           "bytes, data) VALUES (?1, ?2, ?3, ?4, ?5)"))
             && (m_updateLastId = prepare("UPDATE sessions SET last_id = ?2 WHERE session_id = ?1"))
-            // LIMIT through a subquery: DELETE ... LIMIT needs a compile option not every build has.
+            // LIMIT through a subquery: DELETE ... LIMIT needs a compile option not every build
+            // has.
             && (m_deleteBelow = prepare("DELETE FROM messages WHERE rowid IN (SELECT rowid FROM "
                                         "messages WHERE session_id = ?1 AND id < ?2 LIMIT ?3)"))
             && (m_deleteOlder = prepare("DELETE FROM messages WHERE rowid IN (SELECT rowid FROM "
@@ -322,14 +326,16 @@ bool PushSqliteStore::migrate(int from)
 {
     // A copy first, named in the log, so that a failed or unwanted migration can be undone.
     const QString backup = m_path + QStringLiteral(".v%1.bak").arg(from);
-    const QByteArray vacuum = "VACUUM INTO '" + QFile::encodeName(backup).replace('\'', "''") + '\'';
+    const QByteArray vacuum
+            = "VACUUM INTO '" + QFile::encodeName(backup).replace('\'', "''") + '\'';
     if (!exec(vacuum.constData()))
         return false;
     qCInfo(lcPushSqlite).noquote() << "store" << m_path << "schema version" << from
                                    << "backed up to" << backup << "before migrating";
     for (int version = from; version < SchemaVersion; ++version) {
-        const auto *step = std::find_if(std::begin(migrations), std::end(migrations),
-                                        [version](const Migration &m) { return m.from == version; });
+        const auto *step
+                = std::find_if(std::begin(migrations), std::end(migrations),
+                               [version](const Migration &m) { return m.from == version; });
         if (step == std::end(migrations) || !step->run)
             return failWith(PushBroker::UnsupportedVersion,
                             QStringLiteral("store %1 has schema version %2, which cannot be "

@@ -83,7 +83,8 @@ public:
     //! A write that needs free room (64 KiB), in its own transaction: true once the disk has room.
     bool probe();
     bool setMaxSize(qint64 bytes);
-    //! Gives free pages back when the free list is over a quarter of the file. Outside a transaction.
+    //! Gives free pages back when the free list is over a quarter of the file. Outside a
+    //! transaction.
     void vacuumSome();
 
 private:

@@ -57,8 +57,8 @@ bool PushSqliteWriter::append(const QString &key, quint64 epoch, const PushStore
     const qint64 bytes = std::max<qint64>(0, message.bytes);
     QMutexLocker locker(&m_mutex);
     // Checked under the mutex that a failing batch drains the queue under: nothing slips in after.
-    if (!m_writable.load(std::memory_order_relaxed) || m_stopping
-        || m_queue.size() >= MaxQueuedOps || m_queuedBytes + bytes > MaxQueuedBytes)
+    if (!m_writable.load(std::memory_order_relaxed) || m_stopping || m_queue.size() >= MaxQueuedOps
+        || m_queuedBytes + bytes > MaxQueuedBytes)
         return false;
     PushSqliteOp op;
     op.kind = PushSqliteOp::Append;
@@ -96,8 +96,8 @@ void PushSqliteWriter::stop()
     if (m_store->isOpen()) {
         const int lost = queuedCount();
         if (lost > 0)
-            qCCritical(lcPushSqlite).noquote() << "store" << m_store->path() << "closed with"
-                                               << lost << "changes not stored";
+            qCCritical(lcPushSqlite).noquote()
+                    << "store" << m_store->path() << "closed with" << lost << "changes not stored";
         m_store->close(!m_abandoning);
     }
 }
@@ -160,8 +160,8 @@ void PushSqliteWriter::run()
             }
             if (m_failure == PushBroker::StorageFull && m_probeAt.hasExpired()) {
                 if (m_store->probe()) {
-                    qCInfo(lcPushSqlite).noquote() << "store" << m_store->path()
-                                                   << "has room again; taking pushes";
+                    qCInfo(lcPushSqlite).noquote()
+                            << "store" << m_store->path() << "has room again; taking pushes";
                     m_failure = PushBroker::NoError;
                     m_writable.store(true);
                     setState(true, PushBroker::NoError, QString());
@@ -228,7 +228,7 @@ void PushSqliteWriter::commitBatch(QList<PushSqliteOp> &batch)
             if (row != m_rows.end())
                 ok = m_store->deleteSession(row->rowId);
             const qint64 rowId = ok ? m_store->insertSession(op.key, op.keyValue, op.epoch,
-                                                              op.retention, op.flags, now)
+                                                             op.retention, op.flags, now)
                                     : -1;
             ok = rowId > 0;
             if (ok) {
@@ -251,6 +251,7 @@ void PushSqliteWriter::commitBatch(QList<PushSqliteOp> &batch)
                 ok = m_store->updateRetention(row->rowId, op.retention);
                 row->retention = op.retention;
                 m_countDirty.insert(op.key);
+                scheduleAge(op.key, *row); // a period set or changed after the first messages
             }
             break;
         case PushSqliteOp::Trim:
@@ -263,8 +264,8 @@ void PushSqliteWriter::commitBatch(QList<PushSqliteOp> &batch)
             if (!current) // the session went (or came back with another epoch): nobody waits
                 break;
             if (op.id != row->lastId + 1)
-                qCWarning(lcPushSqlite) << "session" << op.key << "stores id" << op.id << "after"
-                                        << row->lastId;
+                qCWarning(lcPushSqlite)
+                        << "session" << op.key << "stores id" << op.id << "after" << row->lastId;
             // A session that retains nothing keeps only its last id: no payload is written.
             if (row->retention.messages > 0) {
                 ok = m_store->insertMessage(row->rowId, op.id, op.message.pushedAtMs,
@@ -275,8 +276,8 @@ void PushSqliteWriter::commitBatch(QList<PushSqliteOp> &batch)
                     row->oldestAtMs = op.message.pushedAtMs;
                     scheduleAge(op.key, *row);
                 }
-                if (op.id - row->lowestId + 1 > quint64(row->retention.messages)
-                                                        + countSlack(row->retention))
+                if (op.id - row->lowestId + 1
+                    > quint64(row->retention.messages) + countSlack(row->retention))
                     m_countDirty.insert(op.key);
             }
             row->lastId = op.id;
@@ -401,7 +402,8 @@ void PushSqliteWriter::prune()
             continue;
         }
         const quint64 keep = quint64(std::max(0, row->retention.messages));
-        const quint64 below = std::max(row->keepFrom, row->lastId + 1 - std::min(keep, row->lastId));
+        const quint64 below
+                = std::max(row->keepFrom, row->lastId + 1 - std::min(keep, row->lastId));
         const int removed = m_store->deleteBelow(row->rowId, below, budget);
         ok = removed >= 0;
         if (!ok)
