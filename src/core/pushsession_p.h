@@ -53,14 +53,17 @@
 //   Invariant D: nothing a client can observe (deliveries, afterId of a new client,
 //   lastMessageId(), messagesAfter(), requestHistory()) shows an id above storedId;
 //   visibleIdLocked() is the one place that says which id that is. So after a crash no id anybody
-//   saw is given again.
+//   saw is given again. storedUpTo() works in three steps: raise storedId (visible), finish the
+//   receipts, then hand the messages to the inboxes; so a receipt is finished before any client
+//   can receive its message, and a finished receipt's id is already visible.
 // - Remote (no AssignsIdsLocally): the broker numbers; push() forwards to broker->publish()
 //   without the mutex and returns 0 (see PushRegistryPrivate::publication()).
-// Lock order, whole: the registry's mutex, then a session mutex, then a broker's leaf lock
-// (inside append(), retentionChanged(), retainedTrimmed()), then the change hub's mutex. A broker
-// calls its handler (stored(), discarded()) with none of its locks held; the handler takes the
-// registry's mutex only to find the session and lets it go before taking the session's. Receipt
-// futures are finished outside every lock: their continuations may run inline.
+// Lock order, whole: the registry's mutex, then a session's storeMutex (storedUpTo() only), then
+// its mutex, then a broker's leaf lock (inside append(), retentionChanged(), retainedTrimmed()),
+// then the change hub's mutex. A broker calls its handler (stored(), discarded()) with none of
+// its locks held; the handler takes the registry's mutex only to find the session and lets it go
+// before taking the session's. Receipt futures are finished outside every lock but storeMutex:
+// their continuations may run inline, and may push (which never takes storeMutex).
 
 #include <QtPush/pushsession.h>
 
@@ -226,6 +229,9 @@ struct PushSessionState : std::enable_shared_from_this<PushSessionState>
     // Durable only, guarded by the mutex. storedId <= lastId; unstored holds exactly the ids
     // storedId+1..lastId, in order, each also in retained if retention kept it.
     quint64 storedId = 0;
+    // Held across storedUpTo() (outside the mutex, then around it): one store report at a time,
+    // so that deliveries reach the inboxes in id order. Lock order: storeMutex, then mutex.
+    QMutex storeMutex;
     QList<PushMessage> unstored;
     // Durable only: publish()'s promises for ids in unstored, in id order (push() adds none).
     struct PendingReceipt

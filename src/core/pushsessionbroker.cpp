@@ -75,7 +75,11 @@ QFuture<PushReceipt> PushSessionState::publishRemote(const QVariant &data, qint6
 
 void PushSessionState::storedUpTo(quint64 storedEpoch, quint64 upToId)
 {
+    // One report at a time per session, so that the second section below hands messages to the
+    // inboxes in id order across reports.
+    QMutexLocker storing(&storeMutex);
     std::vector<PendingReceipt> finished;
+    QList<PushMessage> released;
     {
         QMutexLocker locker(&mutex);
         if (shutDown || storedEpoch != epoch.load(std::memory_order_relaxed) || upToId <= storedId)
@@ -83,21 +87,11 @@ void PushSessionState::storedUpTo(quint64 storedEpoch, quint64 upToId)
         qsizetype count = 0;
         while (count < unstored.size() && unstored.at(count).id <= upToId)
             ++count;
-        const Limits limits = limitsLocked();
-        for (qsizetype i = 0; i < count; ++i) {
-            const PushMessage &message = unstored.at(i);
-            // Always through the inboxes: this runs in the broker's thread, or inside a push of
-            // the pusher's thread whose delivery it must not nest into.
-            for (const PushThreadGroupPtr &group : std::as_const(groups))
-                appendToInboxLocked(group.get(), message, limits);
-            for (const PushClientStatePtr &client : std::as_const(homeless)) {
-                if (!client->closed.load(std::memory_order_relaxed) && message.id > client->afterId)
-                    enqueue(client.get(), message, limits);
-            }
-        }
-        if (count > 0)
-            storedId = unstored.at(count - 1).id;
+        if (count == 0)
+            return;
+        released = unstored.first(count);
         unstored.remove(0, count);
+        storedId = released.last().id; // visible from here on: history, new clients, answers
         auto end = receipts.begin();
         while (end != receipts.end() && end->id <= storedId)
             ++end;
@@ -105,10 +99,27 @@ void PushSessionState::storedUpTo(quint64 storedEpoch, quint64 upToId)
         receipts.erase(receipts.begin(), end);
     }
     markChanged();
+    // The receipts first, outside the session's lock (a continuation may run inline, and may
+    // push): no client receives a message before its receipt is finished.
     const quint64 currentEpoch = epoch.load(std::memory_order_relaxed);
     for (PendingReceipt &pending : finished) {
         pending.promise.addResult(PushReceipt{pending.id, currentEpoch, PushBroker::NoError});
         pending.promise.finish();
+    }
+    // Then the deliveries, always through the inboxes: this runs in the broker's thread. A
+    // client that joined in between counts from the new storedId (its afterId) and skips these,
+    // as a client of a memory session skips what was pushed before it joined; history has them.
+    QMutexLocker locker(&mutex);
+    if (shutDown)
+        return;
+    const Limits limits = limitsLocked();
+    for (const PushMessage &message : std::as_const(released)) {
+        for (const PushThreadGroupPtr &group : std::as_const(groups))
+            appendToInboxLocked(group.get(), message, limits);
+        for (const PushClientStatePtr &client : std::as_const(homeless)) {
+            if (!client->closed.load(std::memory_order_relaxed) && message.id > client->afterId)
+                enqueue(client.get(), message, limits);
+        }
     }
 }
 

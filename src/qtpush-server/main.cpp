@@ -209,8 +209,8 @@ int exitStatusFor(PushBroker::Error error)
     case PushBroker::Corrupt:
     case PushBroker::UnsupportedVersion:
         return 65; // EX_DATAERR: the file was left untouched
-    case PushBroker::CannotOpen:
-    case PushBroker::ReadOnly:
+    case PushBroker::ReadOnly: // also a missing directory or no permission
+
     case PushBroker::StorageFull:
         return 73; // EX_CANTCREAT
     case PushBroker::IoError:
@@ -234,8 +234,7 @@ std::unique_ptr<PushRegistry> openStore(const QString &store)
         fail(usage);
 #if QTPUSH_WITH_SQLITE
     QString problem;
-    std::unique_ptr<PushSqliteBroker> broker
-            = PushSqliteBroker::fromSpecification(store.mid(7), &problem);
+    std::unique_ptr<PushSqliteBroker> broker = PushSqliteBroker::fromUrl(store, &problem);
     if (!broker)
         fail(QStringLiteral("%1 (%2)").arg(usage, problem));
     if (!broker->open())

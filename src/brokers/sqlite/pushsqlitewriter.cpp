@@ -179,6 +179,13 @@ void PushSqliteWriter::run()
         sincePrune.restart();
         prune();
     }
+    // Trims (the engine's memory budget, PushSession::trimRetained()) live only here until a
+    // prune deletes their rows: finish them, so that a reopened store does not bring back what
+    // was trimmed. Bounded: a prune that keeps failing leaves the rest to recovery's limits.
+    for (int round = 0; !m_abandoning && m_failure == PushBroker::NoError
+         && !m_countDirty.isEmpty() && round < 1000;
+         ++round)
+        prune();
     if (m_abandoning)
         qCWarning(lcPushSqlite).noquote() << "store" << m_store->path() << "abandoned";
 }
