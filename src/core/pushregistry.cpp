@@ -211,9 +211,20 @@ void PushRegistry::deleteSession(const QVariant &id)
     d->remove(id, PushBroker::RemoveReason::Deleted);
 }
 
-void PushRegistryPrivate::release(const QVariant &id)
+bool PushRegistryPrivate::release(const QVariant &id)
 {
+    {
+        QMutexLocker locker(&mutex);
+        PushSession *session = sessions.value(id.toString());
+        if (!session)
+            return true;
+        PushSessionState &state = *session->d->state;
+        QMutexLocker stateLocker(&state.mutex);
+        if (state.lastId != state.visibleIdLocked())
+            return false; // pushes wait for the broker to store them: not idle
+    }
     remove(id, PushBroker::RemoveReason::Released);
+    return true;
 }
 
 void PushRegistryPrivate::remove(const QVariant &id, PushBroker::RemoveReason reason)

@@ -32,8 +32,9 @@ public:
     //! the server makes its sessions with PushBroker::ServerMade.
     PushSession *session(const QVariant &id, quint32 flags);
     //! As PushRegistry::deleteSession(), reporting PushBroker::RemoveReason::Released: a server
-    //! forgets an idle session it made.
-    void release(const QVariant &id);
+    //! forgets an idle session it made. Refused (false) while a durable broker still stores
+    //! pushes to it, whose receipts would fail; the store marks the session changed when done.
+    bool release(const QVariant &id);
     //! The keys of the sessions made with \a flag, recovered ones included: a server adopts
     //! those it made before a restart.
     QStringList keysWithFlag(quint32 flag) const;

@@ -154,8 +154,10 @@ void PushSessionKeeper::review(const QString &sessionKey, qint64 now, bool chang
     const quint64 lastId = session->lastMessageId();
     session->messagesAfter(lastId, &oldestRetained); // prunes by age; copies nothing
     if (oldestRetained > lastId) {
-        forget(sessionKey);
-        PushRegistryPrivate::get(m_registry)->release(sessionKey);
+        // Not while a durable store still stores a push to it (its receipt would fail): the
+        // store marks the session changed once it has, which brings it back here.
+        if (PushRegistryPrivate::get(m_registry)->release(sessionKey))
+            forget(sessionKey);
         return;
     }
     // Its newest message came by its last change, so all it retains has aged out one period
