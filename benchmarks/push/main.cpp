@@ -194,9 +194,9 @@ bool serverHasStoreOption(const std::string &server)
 struct Server
 {
     std::string store; // as given in --stores
-    std::string file;  // the store's file, if any
+    std::string file; // the store's file, if any
     pid_t pid = -1;
-    int output = -1;   // its stdout, kept open (and drained) so that it never gets SIGPIPE
+    int output = -1; // its stdout, kept open (and drained) so that it never gets SIGPIPE
     uint16_t port = 0;
     WsAnswer wsAnswer = WsAnswer::Echo;
 };
@@ -310,6 +310,35 @@ bool stop(Server *server)
     return clean;
 }
 
+// The disk's own floor for a durable push: 4 KiB appended and fdatasync()ed, as a commit with
+// synchronous=FULL does at least once.
+void probeDisk(const std::string &dir, int count)
+{
+    const std::string path = dir + "/fsync-probe";
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    const std::string block(4096, 'x');
+    std::vector<double> times;
+    for (int i = 0; i < count; ++i) {
+        if (::write(fd, block.data(), block.size()) != ssize_t(block.size()))
+            break;
+        const int64_t start = nowNs();
+        if (::fdatasync(fd) != 0)
+            break;
+        times.push_back(double(nowNs() - start) / 1e6);
+    }
+    ::close(fd);
+    ::unlink(path.c_str());
+    if (times.empty())
+        return;
+    std::sort(times.begin(), times.end());
+    std::printf("disk dir=%s fdatasync_p50_ms=%.3f fdatasync_p99_ms=%.3f (%zu x 4 KiB)\n",
+                dir.c_str(), times[times.size() / 2],
+                times[std::min(times.size() - 1, std::size_t(double(times.size()) * 0.99))],
+                times.size());
+}
+
 struct Cell
 {
     std::string transport;
@@ -345,8 +374,7 @@ public:
     Report(const Options &options, const std::vector<std::string> &stores,
            const std::vector<Cell> &cells)
         : m_options(options), m_stores(stores), m_cells(cells)
-    {
-    }
+    { }
 
     void add(int run, std::size_t store, std::size_t cell, const LoadResult &result,
              WsAnswer wsAnswer)
@@ -356,11 +384,14 @@ public:
                 : wsAnswer == WsAnswer::Ack                    ? "ws-ack"
                                                                : "ws-echo";
         std::printf("result run=%d store=%s %s answer=%s pushes=%llu rate=%.0f p50_ms=%.3f "
-                    "p99_ms=%.3f max_ms=%.3f generator_cpu=%.2f server_cpu=%.2f\n",
+                    "p99_ms=%.3f max_ms=%.3f per_connection=%llu-%llu generator_cpu=%.2f "
+                    "server_cpu=%.2f\n",
                     run, m_stores[store].c_str(), cellName(m_cells[cell], m_options).c_str(),
-                    answer, static_cast<unsigned long long>(result.pushes),
-                    result.pushesPerSecond, result.p50Ms, result.p99Ms, result.maxMs,
-                    result.generatorCpu, result.serverCpu);
+                    answer, static_cast<unsigned long long>(result.pushes), result.pushesPerSecond,
+                    result.p50Ms, result.p99Ms, result.maxMs,
+                    static_cast<unsigned long long>(result.fewestOnAConnection),
+                    static_cast<unsigned long long>(result.mostOnAConnection), result.generatorCpu,
+                    result.serverCpu);
         std::fflush(stdout);
     }
 
@@ -399,9 +430,9 @@ public:
                     list += item;
                 }
                 const double ratio = median(ratios);
-                std::printf("ratio store=%s/%s %s per_run=%s median=%.2f\n",
-                            m_stores[s].c_str(), m_stores[0].c_str(),
-                            cellName(m_cells[c], m_options).c_str(), list.c_str(), ratio);
+                std::printf("ratio store=%s/%s %s per_run=%s median=%.2f\n", m_stores[s].c_str(),
+                            m_stores[0].c_str(), cellName(m_cells[c], m_options).c_str(),
+                            list.c_str(), ratio);
                 if (m_stores[0] == "memory" && m_cells[c].pushers == 64)
                     std::printf("goal durable>=0.5*memory store=%s transport=%s pushers=64 "
                                 "ratio=%.2f %s\n",
@@ -449,6 +480,10 @@ int main(int argc, char **argv)
         else
             stores.push_back(store);
     }
+    if (stores.empty()) {
+        std::fprintf(stderr, "no store left to measure\n");
+        return 1;
+    }
     std::vector<Cell> cells;
     for (const std::string &transport : options.transports) {
         for (const int pushers : options.pushers)
@@ -466,10 +501,15 @@ int main(int argc, char **argv)
     }
     struct statfs fs;
     if (::statfs(dir.c_str(), &fs) == 0 && long(fs.f_type) == kTmpfsMagic)
-        std::fprintf(stderr, "note: %s is on tmpfs: a sync costs nothing there; use --store-dir "
-                             "on a disk\n", dir.c_str());
+        std::fprintf(stderr,
+                     "note: %s is on tmpfs: a sync costs nothing there; use --store-dir "
+                     "on a disk\n",
+                     dir.c_str());
     std::fprintf(stderr, "stores in %s; %d run(s), %g s warm-up + %g s per measurement\n",
                  dir.c_str(), options.runs, options.warmup, options.seconds);
+
+    if (stores.size() > 1 || stores.front() != "memory")
+        probeDisk(dir, options.runs == 1 && options.seconds < 1 ? 20 : 200);
 
     Report report(options, stores, cells);
     bool failed = false;
@@ -477,8 +517,8 @@ int main(int argc, char **argv)
         std::vector<Server> servers(stores.size());
         for (std::size_t s = 0; s < stores.size() && !failed; ++s) {
             servers[s].store = stores[s];
-            const std::string file = dir + "/run" + std::to_string(run) + "-" + std::to_string(s)
-                    + ".db";
+            const std::string file
+                    = dir + "/run" + std::to_string(run) + "-" + std::to_string(s) + ".db";
             if (!start(&servers[s], options, file)) {
                 std::fprintf(stderr, "qtpush-server with store=%s did not start\n",
                              stores[s].c_str());

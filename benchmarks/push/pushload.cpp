@@ -55,9 +55,9 @@ double processCpuSeconds(long pid)
         return -1;
     char state;
     long skip, utime, stime;
-    if (std::sscanf(stat.c_str() + end + 1,
-                    " %c %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld", &state, &skip, &skip,
-                    &skip, &skip, &skip, &skip, &skip, &skip, &skip, &skip, &utime, &stime)
+    if (std::sscanf(stat.c_str() + end + 1, " %c %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld",
+                    &state, &skip, &skip, &skip, &skip, &skip, &skip, &skip, &skip, &skip, &skip,
+                    &utime, &stime)
         != 13)
         return -1;
     return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
@@ -93,9 +93,10 @@ int connectLoopback(uint16_t port, std::string *error)
 
 std::string upgradeRequest(const std::string &session)
 {
-    return "GET /v1/sessions/" + session + "/clients/pusher/ws HTTP/1.1\r\n"
-           "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-           "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "
+    return "GET /v1/sessions/" + session
+            + "/clients/pusher/ws HTTP/1.1\r\n"
+              "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "
             + kWebSocketKey + "\r\n\r\n";
 }
 
@@ -171,6 +172,7 @@ struct Connection
     std::deque<int64_t> sentAt; // one per push in flight, in order
     uint64_t seq = 0;
     int64_t lastId = 0;
+    uint64_t answersInWindow = 0;
 };
 
 class Load
@@ -333,8 +335,7 @@ void Load::receive(Connection &connection)
         if (used == 0)
             return;
         if (status != 101) {
-            fail("WebSocket upgrade answered " + std::to_string(status) + ": "
-                 + std::string(body));
+            fail("WebSocket upgrade answered " + std::to_string(status) + ": " + std::string(body));
             return;
         }
         connection.upgraded = true;
@@ -372,7 +373,8 @@ void Load::parseFrames(Connection &connection)
         const std::string_view in = std::string_view(connection.in).substr(connection.inDone);
         if (in.size() < 2)
             return;
-        const auto byte = [&](std::size_t i) { return uint64_t(static_cast<unsigned char>(in[i])); };
+        const auto byte
+                = [&](std::size_t i) { return uint64_t(static_cast<unsigned char>(in[i])); };
         uint64_t length = byte(1) & 0x7f;
         std::size_t head = 2;
         if (length == 126) {
@@ -447,6 +449,7 @@ void Load::answered(Connection &connection, int64_t id, bool good)
     const int64_t when = m_spec.rate > 0 ? sent : now;
     if (when >= m_windowStart && when < m_windowEnd) {
         ++m_answersInWindow;
+        ++connection.answersInWindow;
         m_latencies.push_back(now - sent);
     }
     if (m_spec.rate <= 0 && m_sending)
@@ -521,7 +524,8 @@ LoadResult Load::run()
             auto *connection = static_cast<Connection *>(events[i].data.ptr);
             if (!connection) {
                 uint64_t expirations;
-                [[maybe_unused]] const ssize_t got = ::read(m_timer, &expirations, sizeof expirations);
+                [[maybe_unused]] const ssize_t got
+                        = ::read(m_timer, &expirations, sizeof expirations);
                 continue;
             }
             if (events[i].events & EPOLLOUT)
@@ -543,6 +547,11 @@ LoadResult Load::run()
         const std::size_t rank = std::size_t(std::ceil(p * double(m_latencies.size())));
         return double(m_latencies[std::clamp<std::size_t>(rank, 1, m_latencies.size()) - 1]) / 1e6;
     };
+    const auto [fewest, most] = std::minmax_element(
+            m_connections.begin(), m_connections.end(),
+            [](const auto &a, const auto &b) { return a->answersInWindow < b->answersInWindow; });
+    m_result.fewestOnAConnection = (*fewest)->answersInWindow;
+    m_result.mostOnAConnection = (*most)->answersInWindow;
     m_result.p50Ms = percentile(0.50);
     m_result.p99Ms = percentile(0.99);
     m_result.maxMs = percentile(1.0);

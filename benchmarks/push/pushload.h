@@ -11,7 +11,7 @@
 namespace pushbench {
 
 int64_t nowNs();
-double cpuSeconds();                // this process, user + system
+double cpuSeconds(); // this process, user + system
 double processCpuSeconds(long pid); // another process, from /proc/PID/stat; < 0 if unreadable
 
 enum class Transport { Http, WebSocket };
@@ -41,14 +41,17 @@ struct LoadSpec
 struct LoadResult
 {
     bool ok = false;
-    std::string error;         // the first problem, when !ok
-    uint64_t pushes = 0;       // answered inside the measured window
-    double seconds = 0;        // the measured window's length
+    std::string error; // the first problem, when !ok
+    uint64_t pushes = 0; // answered inside the measured window
+    double seconds = 0; // the measured window's length
     double pushesPerSecond = 0;
     double p50Ms = 0, p99Ms = 0, maxMs = 0;
-    double generatorCpu = 0;   // share of one core over the window
-    double serverCpu = -1;     // share of one core over the window, -1 if unknown
-    uint64_t errors = 0;       // non-200 answers, error frames, closed connections
+    double generatorCpu = 0; // share of one core over the window
+    double serverCpu = -1; // share of one core over the window, -1 if unknown
+    uint64_t errors = 0; // non-200 answers, error frames, closed connections
+    // Answers in the window on the least and the most served connection: how evenly the server
+    // takes turns (closed loop).
+    uint64_t fewestOnAConnection = 0, mostOnAConnection = 0;
 };
 
 LoadResult runLoad(const LoadSpec &spec);
