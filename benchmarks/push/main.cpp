@@ -95,7 +95,8 @@ std::vector<std::string> split(const std::string &text)
                  "  [--store-dir DIR] [--server PATH] [--server-arg ARG]... [--pin]\n"
                  "  [--ws-answer auto|echo|ack]\n"
                  "A store is `memory`, `sqlite[?QUERY]` (a fresh FILE in --store-dir each run:\n"
-                 "--store sqlite:FILE[?QUERY]), or any --store value with {file} for the file.\n");
+                 "--store sqlite:FILE[?QUERY]), or any --store value with {file} for the file;\n"
+                 "LABEL#NAME measures LABEL under another name (memory,memory#2).\n");
     std::exit(2);
 }
 
@@ -201,8 +202,16 @@ struct Server
     WsAnswer wsAnswer = WsAnswer::Echo;
 };
 
-std::string storeArgument(const std::string &store, const std::string &file)
+// A store's label may end in #NAME, to measure one store twice (`--stores memory,memory#2`
+// shows how far two identical servers differ here).
+std::string withoutName(const std::string &label)
 {
+    return label.substr(0, label.find('#'));
+}
+
+std::string storeArgument(const std::string &label, const std::string &file)
+{
+    const std::string store = withoutName(label);
     if (store == "memory")
         return {};
     if (store.rfind("sqlite", 0) == 0 && store.compare(0, 7, "sqlite:") != 0)
@@ -433,7 +442,7 @@ public:
                 std::printf("ratio store=%s/%s %s per_run=%s median=%.2f\n", m_stores[s].c_str(),
                             m_stores[0].c_str(), cellName(m_cells[c], m_options).c_str(),
                             list.c_str(), ratio);
-                if (m_stores[0] == "memory" && m_cells[c].pushers == 64)
+                if (withoutName(m_stores[0]) == "memory" && m_cells[c].pushers == 64)
                     std::printf("goal durable>=0.5*memory store=%s transport=%s pushers=64 "
                                 "ratio=%.2f %s\n",
                                 m_stores[s].c_str(), m_cells[c].transport.c_str(), ratio,
@@ -474,7 +483,7 @@ int main(int argc, char **argv)
     std::vector<std::string> stores;
     const bool hasStore = serverHasStoreOption(options.server);
     for (const std::string &store : options.stores) {
-        if (store != "memory" && !hasStore)
+        if (withoutName(store) != "memory" && !hasStore)
             std::fprintf(stderr, "skip store=%s: this qtpush-server has no --store option\n",
                          store.c_str());
         else
@@ -508,7 +517,8 @@ int main(int argc, char **argv)
     std::fprintf(stderr, "stores in %s; %d run(s), %g s warm-up + %g s per measurement\n",
                  dir.c_str(), options.runs, options.warmup, options.seconds);
 
-    if (stores.size() > 1 || stores.front() != "memory")
+    if (std::any_of(stores.begin(), stores.end(),
+                    [](const std::string &store) { return withoutName(store) != "memory"; }))
         probeDisk(dir, options.runs == 1 && options.seconds < 1 ? 20 : 200);
 
     Report report(options, stores, cells);
