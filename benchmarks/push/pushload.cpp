@@ -601,7 +601,7 @@ bool serverAcksWebSocketPushes(uint16_t port, const std::string &session, int gr
             ack = true;
             break;
         }
-        const bool echoed = in.find("\"seq\":1,") != std::string::npos;
+        const bool echoed = in.find("\"id\":") != std::string::npos; // a message frame
         if (got == 0 || (got < 0 && (echoed || nowNs() > deadline)))
             break;
     }
