@@ -180,7 +180,7 @@ void pinTo(int cpu)
 // Whether this qtpush-server knows --store (it prints its options with --help).
 bool serverHasStoreOption(const std::string &server)
 {
-    const std::string command = "'" + server + "' --help 2>&1";
+    const std::string command = "timeout 10 '" + server + "' --help 2>&1";
     FILE *pipe = ::popen(command.c_str(), "r");
     if (!pipe)
         return false;
@@ -481,7 +481,10 @@ int main(int argc, char **argv)
         pinTo(1);
 
     std::vector<std::string> stores;
-    const bool hasStore = serverHasStoreOption(options.server);
+    const bool needsStore
+            = std::any_of(options.stores.begin(), options.stores.end(),
+                          [](const std::string &store) { return withoutName(store) != "memory"; });
+    const bool hasStore = needsStore && serverHasStoreOption(options.server);
     for (const std::string &store : options.stores) {
         if (withoutName(store) != "memory" && !hasStore)
             std::fprintf(stderr, "skip store=%s: this qtpush-server has no --store option\n",
