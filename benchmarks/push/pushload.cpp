@@ -348,6 +348,9 @@ void Load::receive(Connection &connection)
     if (connection.inDone == connection.in.size()) {
         connection.in.clear();
         connection.inDone = 0;
+    } else if (connection.inDone > 65536) { // pipelined answers may always end mid-frame
+        connection.in.erase(0, connection.inDone);
+        connection.inDone = 0;
     }
 }
 
