@@ -422,7 +422,9 @@ void Load::parseFrames(Connection &connection)
 void Load::text(Connection &connection, std::string_view frame)
 {
     if (frame.find("\"type\":\"ack\"") != std::string_view::npos) {
-        if (m_spec.wsAnswer == WsAnswer::Ack)
+        if (frame.find("\"error\":") != std::string_view::npos)
+            fail("push refused: " + std::string(frame)); // {"error":...,"ref":R,"type":"ack"}
+        else if (m_spec.wsAnswer == WsAnswer::Ack)
             answered(connection, numberAfter(frame, "\"id\":"), true);
     } else if (frame.rfind("{\"error\"", 0) == 0) {
         fail("error frame: " + std::string(frame));
