@@ -68,7 +68,8 @@ void PushBroker::setError(Error error, const QString &message)
             return;
         d->error = error;
     }
-    if (error != NoError)
+    // While open() runs its caller reports the failure (qtpush-server: one line, then exit).
+    if (error != NoError && d->open.load())
         qCWarning(lcPushCore).noquote() << "broker error:" << message;
     // Always queued, also from the broker's own thread: a broker may call this inside append(),
     // with a session's mutex held, where a slot that pushes would deadlock. Dropped if the

@@ -210,7 +210,6 @@ int exitStatusFor(PushBroker::Error error)
     case PushBroker::UnsupportedVersion:
         return 65; // EX_DATAERR: the file was left untouched
     case PushBroker::ReadOnly: // also a missing directory or no permission
-
     case PushBroker::StorageFull:
         return 73; // EX_CANTCREAT
     case PushBroker::IoError:
