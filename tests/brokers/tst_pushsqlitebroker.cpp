@@ -131,8 +131,8 @@ void tst_PushSqliteBroker::openFailureNamesTheFile()
     QVERIFY(dir.isValid());
     const QString path = dir.filePath(QStringLiteral("missing/store.db"));
     PushSqliteBroker broker(path);
-    QTest::ignoreMessage(QtWarningMsg,
-                         QRegularExpression(QStringLiteral("^broker error: cannot open store")));
+    // No warning (failOnWarning): the caller of open() reports the failure, as qtpush-server
+    // does with one line; the broker logs only errors that come while it is open.
     QVERIFY(!broker.open());
     QVERIFY(!broker.isOpen());
     QCOMPARE(broker.error(), PushBroker::ReadOnly);
