@@ -234,6 +234,39 @@ private Q_SLOTS:
         QCOMPARE(server.terminate(), 0);
     }
 
+    void serverMadeSessionsExpireAfterRestart()
+    {
+        // Sessions the server made before the restart are its own again: once nothing is
+        // retained (the period of the new run, 1 s) and no client is attached, they go.
+        const QStringList before{QStringLiteral("--store"), m_store,
+                                 QStringLiteral("--retain-seconds"), QStringLiteral("3600")};
+        ServerProcess server;
+        QVERIFY2(server.start(before), server.errorOutput().constData());
+        {
+            BlockingHttp http;
+            QVERIFY(http.open(server.port));
+            QCOMPARE(http.push("e", message(1)), quint64(1));
+        }
+        QCOMPARE(server.terminate(), 0);
+        QVERIFY2(server.start({QStringLiteral("--store"), m_store,
+                               QStringLiteral("--retain-seconds"), QStringLiteral("1")}),
+                 server.errorOutput().constData());
+        BlockingHttp http;
+        QVERIFY(http.open(server.port));
+        const auto sessions = [&http] {
+            const Answer list = http.request("GET", "/v1/sessions");
+            return QJsonDocument::fromJson(list.body).array().size();
+        };
+        QCOMPARE(sessions(), 1); // recovered
+        QTRY_COMPARE_WITH_TIMEOUT(sessions(), 0, 60000);
+        QCOMPARE(server.terminate(), 0);
+        QVERIFY2(server.start(before), server.errorOutput().constData());
+        BlockingHttp again;
+        QVERIFY(again.open(server.port));
+        QCOMPARE(again.request("GET", "/v1/sessions").body, QByteArray("[]")); // gone from the file
+        QCOMPARE(server.terminate(), 0);
+    }
+
     void memoryStoreStartsAgain()
     {
         // Without --store nothing is kept: the contrast that shows the tests above can fail.
